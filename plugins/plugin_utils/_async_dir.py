@@ -1,0 +1,20 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, asyncops.jobs developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Controller side of the async dir: what the action plugins pass to modules as ``_async_dir``."""
+
+from __future__ import annotations
+
+DEFAULT_ASYNC_DIR = '~/.ansible_async'
+
+
+def unexpanded_async_dir(action) -> str:
+    """The shell option ``async_dir`` (``ansible_async_dir``) as set, ``~`` not expanded.
+
+    Core's own async_status expands ``~`` with an extra ``echo ~`` round trip
+    before every call; modules of this collection expand it on the target, for
+    the user they run as, so a status call stays one round trip.
+    """
+    return action.get_shell_option('async_dir', default=DEFAULT_ASYNC_DIR)
