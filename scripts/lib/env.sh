@@ -62,10 +62,10 @@ asyncops_make_venv() {
         asyncops_log "creating $dir with $python ($*)"
         rm -rf "$dir"
         "$python" -m venv "$dir"
-        "$dir/bin/python" -m pip install --quiet --upgrade pip >&2
+        "$dir/bin/python" -m pip install -qq --upgrade pip >&2
         local req args=()
         for req in "$@"; do args+=(-r "$req"); done
-        "$dir/bin/python" -m pip install --quiet "${args[@]}" >&2
+        "$dir/bin/python" -m pip install -qq "${args[@]}" >&2
         printf '%s\n' "$key" >"$dir/.asyncops-key"
     fi
     printf '%s\n' "$dir"
@@ -121,7 +121,8 @@ asyncops_python_versions() {
 # here. It looks in ~/.ansible/test/cache/get_pip_<ver>.py first, so put a
 # stand-in there that installs pip from wheels fetched from PyPI.
 asyncops_ansible_test_offline() {
-    local venv=$1 cache=$HOME/.ansible/test/cache
+    local venv cache=$HOME/.ansible/test/cache
+    venv=$(cd "$1" && pwd)
     local wheels=$cache/asyncops-wheels pkgs
     mkdir -p "$wheels"
     # pip (and for older cores setuptools, wheel) pinned by this ansible-test
@@ -142,7 +143,7 @@ PY
     done
     if ((${#missing[@]})); then
         asyncops_log "fetching ${missing[*]} for ansible-test's pip bootstrap"
-        "$venv/bin/python" -m pip download --quiet --no-deps --only-binary=:all: \
+        "$venv/bin/python" -m pip download -qq --no-deps --only-binary=:all: \
             -d "$wheels" "${missing[@]}" >&2
     fi
     for pkg in $pkgs; do
