@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import pwd
 import random
 import re
 import stat
-import subprocess
 import tempfile
 import time
 import typing as t
@@ -31,12 +31,18 @@ JID_ENV = 'ASYNCOPS_JOB_ID'
 
 # Core's async_wrapper makes "j<random>.<pid>" (older cores "<random>.<pid>");
 # jobs of this collection use the same shape so that both tools read both.
-_JID_RE = re.compile(r'\Aj?[0-9]{1,20}\.[0-9]{1,10}\Z')
-_JID_IN_NAME = r'(?P<jid>j?[0-9]{1,20}\.[0-9]{1,10})'
+# [0-9], not \d: \d also matches non-ASCII digits.
+_JID = r'j?[0-9]{1,20}\.[0-9]{1,10}'
+_JID_RE = re.compile(r'\A' + _JID + r'\Z')
+_JID_IN_NAME = r'(?P<jid>' + _JID + r')'
 SIDECARS = ('progress', 'out', 'err')
 _SIDECAR_RE = re.compile(r'\A' + _JID_IN_NAME + r'\.(?P<kind>' + '|'.join(SIDECARS) + r')\Z')
-# core writes "<jid>.tmp"; atomic_write below makes ".<name>.<random>.tmp"
-_TEMP_RE = re.compile(r'\A(?:' + _JID_IN_NAME + r'|\.(?P<name>[^/]+)\.[A-Za-z0-9_]+)\.tmp\Z')
+# core writes "<jid>.tmp"; atomic_write below makes ".<jid>[.<sidecar>].<random>.tmp". Dot files
+# of any other name are not ours and are left alone.
+_TEMP_RE = re.compile(r'\A(?:' + _JID + r'|\.' + _JID + r'(?:\.(?:' + '|'.join(SIDECARS) + r'))?\.[A-Za-z0-9_]+)\.tmp\Z')
+# core's async_wrapper runs as "<python> <wrapper> <jid prefix> <time limit> ..." (2.17 to 2.21 at least)
+_TIME_LIMIT_RE = re.compile(r'\A[-+]?[0-9]+\Z')
+_PROC = '/proc'
 
 RUNNING = 'running'
 SUCCEEDED = 'succeeded'
@@ -45,6 +51,8 @@ TIMEOUT = 'timeout'
 KILLED = 'killed'
 LOST = 'lost'
 STATES = (RUNNING, SUCCEEDED, FAILED, TIMEOUT, KILLED, LOST)
+# process_start_time of a live process whose start time cannot be read (no procfs)
+START_TIME_UNKNOWN = 'unknown'
 FINISHED_STATES = (SUCCEEDED, FAILED, TIMEOUT, KILLED, LOST)
 
 LOST_MSG = ('job {jid} is recorded as running but no process of it is alive: it was killed from '
@@ -100,9 +108,12 @@ class Garbage(t.NamedTuple):
 def validate_jid(jid: t.Any) -> str:
     """Return jid when it has the shape core or this collection makes; raise InvalidJid otherwise."""
     if not isinstance(jid, str) or not _JID_RE.match(jid):
+        shown = repr(jid)
+        if len(shown) > 80:  # the message must stay readable whatever was passed
+            shown = '%s... (%d characters)' % (shown[:60], len(shown))
         raise InvalidJid(
-            'invalid job id %r: a job id looks like j123456789.4242 (digits, one dot, optional leading j); '
-            'refusing to build a path from it' % (jid,))
+            'invalid job id %s: a job id looks like j123456789.4242 (digits, one dot, optional leading j); '
+            'refusing to build a path from it' % shown)
     return jid
 
 
@@ -168,6 +179,7 @@ def ensure_async_dir(path: str) -> str:
     """Create the async dir 0700 if missing; fail clearly if it cannot hold records."""
     try:
         os.makedirs(path, mode=0o700)
+        os.chmod(path, 0o700)  # whatever the umask
     except FileExistsError:
         pass
     except OSError as e:
@@ -194,7 +206,10 @@ def atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
     Temp file in the same directory, fsync, rename. The temp file never survives an error.
     """
     directory, name = os.path.split(path)
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % name, suffix='.tmp', dir=directory or '.')
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % name, suffix='.tmp', dir=directory or '.')
+    except OSError as e:
+        raise _write_error(path, e) from e
     try:
         try:
             os.fchmod(fd, mode)
@@ -210,12 +225,15 @@ def atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
             os.unlink(tmp)
         except OSError:
             pass
-        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise JobError('cannot write %s: no space left on device; the previous content is unchanged'
-                           % path, path) from e
         if isinstance(e, OSError):
-            raise JobError('cannot write %s: %s' % (path, e.strerror or e), path) from e
+            raise _write_error(path, e) from e
         raise
+
+
+def _write_error(path: str, e: OSError) -> JobError:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return JobError('cannot write %s: no space left on device; the previous content is unchanged' % path, path)
+    return JobError('cannot write %s: %s' % (path, e.strerror or e), path)
 
 
 def write_json(path: str, obj: t.Mapping[str, t.Any]) -> None:
@@ -223,15 +241,34 @@ def write_json(path: str, obj: t.Mapping[str, t.Any]) -> None:
 
 
 def _read_bytes(path: str) -> bytes:
+    # O_NONBLOCK: a FIFO in place of a record must not hang the reader; it is refused below.
+    flags = os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_NOCTTY', 0) | getattr(os, 'O_CLOEXEC', 0)
     try:
-        with open(path, 'rb') as f:
-            return f.read()
-    except FileNotFoundError:
+        fd = os.open(path, flags)
+    except (FileNotFoundError, NotADirectoryError):
         raise JobNotFound('could not find job: no file %s' % path, path) from None
     except PermissionError:
         raise JobError(_permission_msg(path), path) from None
     except IsADirectoryError:
         raise NotAJobRecord('%s is a directory, not a job record' % path, path) from None
+    except OSError as e:
+        raise JobError('cannot read %s: %s' % (path, e.strerror or e), path) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise NotAJobRecord('%s is a directory, not a job record' % path, path)
+        if not stat.S_ISREG(mode):
+            raise NotAJobRecord('%s is not a regular file, not a job record' % path, path)
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b''.join(chunks)
+            chunks.append(chunk)
+    except OSError as e:
+        raise JobError('cannot read %s: %s' % (path, e.strerror or e), path) from None
+    finally:
+        os.close(fd)
 
 
 def _permission_msg(path: str) -> str:
@@ -250,7 +287,7 @@ def read_json(path: str) -> t.Dict[str, t.Any]:
         raise NotAJobRecord('%s is empty, not a job record' % path, path)
     try:
         obj = json.loads(data.decode('utf-8'))
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise NotAJobRecord('%s is not a job record: not valid JSON (%s)' % (path, e), path) from None
     if not isinstance(obj, dict):
         raise NotAJobRecord('%s is not a job record: JSON %s, not an object' % (path, type(obj).__name__), path)
@@ -297,42 +334,56 @@ def record_state(record: t.Mapping[str, t.Any]) -> str:
 # ---------------------------------------------------------------- liveness
 
 def process_start_time(pid: int) -> t.Optional[str]:
-    """An opaque start-time token for pid, or None if no such process.
+    """An opaque start-time token for pid, or None if no such process (or only its zombie).
 
     Compared with the token recorded at launch it tells the job from a later
-    process that reuses its PID.
+    process that reuses its PID. Without procfs the start time cannot be read
+    (module_utils may not run ps): a live pid gives START_TIME_UNKNOWN, which
+    pid_is takes as "alive" whatever was recorded.
     """
-    if not isinstance(pid, int) or pid <= 0:
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return None
     try:
-        with open('/proc/%d/stat' % pid, 'rb') as f:
+        with open('%s/%d/stat' % (_PROC, pid), 'rb') as f:
             fields = f.read().rsplit(b')', 1)[1].split()
+        if fields[0] in (b'Z', b'X', b'x'):
+            return None  # exited, not yet reaped: it runs no code of the job any more
         return fields[19].decode('ascii')  # field 22 of proc(5): starttime in clock ticks after boot
     except FileNotFoundError:
-        return None
+        if _have_procfs():
+            return None
     except (OSError, IndexError):
         pass
-    try:  # no procfs: ps gives the start time to the second, which still tells reuse apart
-        out = subprocess.run(['ps', '-o', 'lstart=', '-p', str(pid)], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, check=False).stdout.decode('ascii', 'replace').strip()
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # it exists, as another user's process
     except OSError:
         return None
-    return out or None
+    return START_TIME_UNKNOWN
+
+
+def _have_procfs() -> bool:
+    return os.path.exists('%s/self/stat' % _PROC)
 
 
 def pid_is(pid: t.Any, start_time: t.Any) -> bool:
     """True when pid runs and, if a start time was recorded, is still the same process."""
-    if not isinstance(pid, int):
+    if not isinstance(pid, int) or isinstance(pid, bool):
         return False
     current = process_start_time(pid)
     if current is None:
         return False
-    return start_time is None or str(start_time) == current
+    if start_time is None or START_TIME_UNKNOWN in (current, start_time):
+        return True  # nothing to tell a reused PID by
+    return str(start_time) == current
 
 
 def process_argv(pid: int) -> t.List[str]:
     try:
-        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+        with open('%s/%d/cmdline' % (_PROC, pid), 'rb') as f:
             raw = f.read()
     except OSError:
         return []
@@ -341,16 +392,26 @@ def process_argv(pid: int) -> t.List[str]:
 
 def _all_pids() -> t.List[int]:
     try:
-        return [int(n) for n in os.listdir('/proc') if n.isdigit()]
+        return [int(n) for n in os.listdir(_PROC) if n.isdigit()]
     except OSError:
         return []
 
 
+def _is_core_wrapper(argv: t.List[str], prefix: str) -> bool:
+    return any(arg == prefix and _TIME_LIMIT_RE.match(argv[i + 1]) for i, arg in enumerate(argv[:-1]))
+
+
 def core_job_pids(jid: str) -> t.List[int]:
-    """PIDs of core async_wrapper processes of jid (their argv holds the jid's prefix)."""
-    wanted = {jid, jid_prefix(jid)}
+    """PIDs of core async_wrapper processes of jid (empty without procfs).
+
+    Their argv holds the jid's prefix followed by the time limit
+    (``<python> <wrapper> j123456789 3600 ...``); the forked watcher and module
+    runner keep that argv. Requiring the time limit after the prefix keeps
+    ``tail -f j123456789.4242`` or an unrelated ``sleep 123456`` from passing for the job.
+    """
+    prefix = jid_prefix(jid)
     me = os.getpid()
-    return [pid for pid in _all_pids() if pid != me and wanted.intersection(process_argv(pid))]
+    return [pid for pid in _all_pids() if pid != me and _is_core_wrapper(process_argv(pid), prefix)]
 
 
 def job_processes_alive(record: t.Mapping[str, t.Any], jid: str) -> bool:
@@ -358,6 +419,8 @@ def job_processes_alive(record: t.Mapping[str, t.Any], jid: str) -> bool:
     if isinstance(ao, dict) and ('pid' in ao or 'supervisor_pid' in ao):
         return (pid_is(ao.get('supervisor_pid'), ao.get('supervisor_start'))
                 or pid_is(ao.get('pid'), ao.get('pid_start')))
+    if not _have_procfs():
+        return True  # a core job's processes cannot be seen: never call it lost on a guess
     return bool(core_job_pids(jid))
 
 
@@ -455,12 +518,13 @@ PROGRESS_KEYS = ('percent', 'message', 'current', 'total', 'unit')
 def _number(value: t.Any) -> t.Optional[float]:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
         return value
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None  # NaN and infinity are not JSON
 
 
 def normalize_progress(data: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
@@ -512,13 +576,13 @@ def progress_with_rate(progress: t.Mapping[str, t.Any], started_at: t.Optional[f
     if not spent or spent <= 0:
         return out
     current, total, percent = out.get('current'), out.get('total'), out.get('percent')
-    if current:
+    if current and current > 0:
         out['rate'] = round(current / spent, 3)
         if total and total > current:
             out['eta'] = round((total - current) / (current / spent), 1)
         elif total:
             out['eta'] = 0.0
-    elif percent:
+    elif percent and percent > 0:
         out['rate'] = round(percent / spent, 4)
         out['eta'] = round((100.0 - percent) * spent / percent, 1)
     return out
