@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, asyncops.jobs developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Action plugin of asyncops.jobs.run: passes the async dir, then runs the module once."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
+
+from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import unexpanded_async_dir
+
+
+class ActionModule(ActionBase):
+
+    _supports_check_mode = True
+    _supports_async = False  # the module starts its own background job
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp  # tmp no longer has any effect
+
+        module_args = self._task.args.copy()
+        if '_async_dir' in module_args:
+            raise AnsibleActionFail('_async_dir is internal: set the job directory with ansible_async_dir')
+        module_args['_async_dir'] = unexpanded_async_dir(self)
+        result = merge_hash(result, self._execute_module(
+            module_name='asyncops.jobs.run', module_args=module_args, task_vars=task_vars))
+
+        # the job's supervisor needs nothing from the remote tmp dir (it imported everything before it forked)
+        self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result

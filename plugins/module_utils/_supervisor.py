@@ -1,0 +1,1566 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, asyncops.jobs developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The supervisor of this collection's jobs: detach, run, bound, record.
+
+Private to the collection. Runs on the target (Python 3.8+) and imports only the
+standard library and ``_jobs``.
+
+A launch (``launch()`` / ``launch_batch()``) forks twice and starts a new
+session, so the daemon outlives the module and the connection; the module
+returns only when the daemon has written the job's record and said so over a
+pipe. The daemon then:
+
+* runs the job in its own process group (and session) with the progress
+  sidecar's path in ``$ASYNCOPS_PROGRESS_FILE`` and its jid in ``$ASYNCOPS_JOB_ID``;
+* waits for events only (``poll`` on the output pipes and on a signal wake-up
+  pipe, with the next deadline as timeout): output, SIGCHLD, SIGTERM, SIGUSR1;
+* streams stdout and stderr into the ``.out``/``.err`` sidecars, bounded by
+  ``output_limit`` with the tail kept;
+* past the time limit sends SIGTERM to the group, then SIGKILL after
+  ``kill_grace`` seconds, and waits until no process of the group is left
+  (it is the group's child subreaper on Linux, so orphaned grandchildren are
+  reaped by it);
+* writes the final record atomically, and exits.
+
+``Supervision`` is the state machine, without processes or clocks, so unit
+tests can drive it; ``Supervisor`` does the I/O.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import glob
+import importlib
+import json
+import math
+import os
+import re
+import select
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import traceback
+import typing as t
+import warnings
+import zipfile
+
+try:
+    import ctypes
+except ImportError:  # pragma: no cover - CPython always has it, minimal builds may not
+    ctypes = None  # type: ignore[assignment]
+
+from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
+
+RECORD_VERSION = 1
+KIND_RUN = 'run'
+KIND_DOWNLOAD = 'download'
+DEFAULT_KILL_GRACE = 5.0
+DEFAULT_OUTPUT_LIMIT = 1048576
+HANDSHAKE_TIMEOUT = 60.0
+PROGRESS_INTERVAL = 0.25  # the supervisor's progress_regex writes, at most 4 a second
+_GROUP_POLL = 0.05  # without a subreaper: how often to look whether the group is gone
+_GROUP_POLL_SUBREAPER = 0.5  # with one: a safety net only (SIGCHLD tells us)
+_DRAIN_AFTER_END = 0.2  # output still held open by a process that left the group
+_LINE_MAX = 65536
+_PR_SET_CHILD_SUBREAPER = 36
+
+# Reasons a job ended, recorded as asyncops.reason.
+EXITED = 'exited'
+SIGNALLED = 'signalled'
+REASON_TIMEOUT = 'timeout'
+REASON_KILLED = 'killed'
+SKIPPED = 'skipped'
+
+TERM = 'SIGTERM'
+KILL = 'SIGKILL'
+
+# The options asyncops.jobs.run and asyncops.jobs.download share; documented by
+# the asyncops.jobs.job doc fragment. _async_dir is passed by the action plugins.
+JOB_ARGUMENT_SPEC = dict(
+    time_limit=dict(type='float'),
+    kill_grace=dict(type='float', default=DEFAULT_KILL_GRACE),
+    _async_dir=dict(type='str'),
+)
+
+
+def job_argument_spec() -> t.Dict[str, t.Any]:
+    """A copy of JOB_ARGUMENT_SPEC a module can change (aliases) before merging."""
+    return copy.deepcopy(JOB_ARGUMENT_SPEC)
+
+
+class LaunchError(Exception):
+    """The job could not be started; msg is for the user, result holds what is known."""
+
+    def __init__(self, msg: str, result: t.Optional[t.Mapping[str, t.Any]] = None) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.result = dict(result or {})
+
+
+# ---------------------------------------------------------------- the job
+
+def compile_progress_regex(pattern: t.Optional[str]) -> t.Optional[t.Pattern[str]]:
+    """Compile a progress_regex; it needs a named group percent, or current (with total)."""
+    if not pattern:
+        return None
+    try:
+        regex = re.compile(pattern)
+    except re.error as e:
+        raise ValueError('progress_regex %r is not a valid regular expression: %s' % (pattern, e))
+    groups = set(regex.groupindex)
+    if 'percent' not in groups and 'current' not in groups:
+        raise ValueError('progress_regex %r needs a named group percent, e.g. (?P<percent>[0-9.]+)%%, '
+                         'or current (with total)' % pattern)
+    return regex
+
+
+class JobSpec(object):
+    """What to run and under which limits.
+
+    Either ``argv`` (exec'd, no shell) or ``target``: a callable run in a fork
+    of the supervisor (no exec: the module code is already imported) that
+    returns the job's result dict. ``base_result`` is merged under the final
+    result (e.g. a download's dest and url, known before it starts).
+    """
+
+    def __init__(self, argv: t.Optional[t.Sequence[str]] = None,
+                 target: t.Optional[t.Callable[[], t.Mapping[str, t.Any]]] = None,
+                 kind: str = KIND_RUN, cmd: t.Any = None, name: t.Optional[str] = None,
+                 chdir: t.Optional[str] = None, env: t.Optional[t.Mapping[str, str]] = None,
+                 stdin: t.Optional[bytes] = None, time_limit: t.Optional[float] = None,
+                 kill_grace: t.Optional[float] = DEFAULT_KILL_GRACE,
+                 output_limit: t.Optional[int] = DEFAULT_OUTPUT_LIMIT,
+                 progress_regex: t.Optional[str] = None,
+                 creates: t.Optional[str] = None, removes: t.Optional[str] = None,
+                 base_result: t.Optional[t.Mapping[str, t.Any]] = None) -> None:
+        if (argv is None) == (target is None):
+            raise ValueError('a job needs argv or target, not both')
+        if argv is not None and not argv:
+            raise ValueError('no command given')
+        self.argv = None if argv is None else [str(a) for a in argv]
+        self.target = target
+        self.kind = kind
+        self.cmd = cmd if cmd is not None else self.argv
+        self.name = name
+        self.chdir = chdir
+        self.env = dict(env or {})
+        self.stdin = stdin
+        self.time_limit = float(time_limit) if time_limit else None
+        if self.time_limit is not None and self.time_limit < 0:
+            raise ValueError('time_limit must not be negative')
+        self.kill_grace = DEFAULT_KILL_GRACE if kill_grace is None else float(kill_grace)
+        if self.kill_grace < 0:
+            raise ValueError('kill_grace must not be negative')
+        self.output_limit = DEFAULT_OUTPUT_LIMIT if output_limit is None else int(output_limit)
+        if self.output_limit < 1:
+            raise ValueError('output_limit must be at least 1 byte')
+        self.progress_regex = progress_regex
+        self.progress_re = compile_progress_regex(progress_regex)
+        self.creates = creates
+        self.removes = removes
+        self.base_result = dict(base_result or {})
+
+    @property
+    def display(self) -> str:
+        if isinstance(self.cmd, (list, tuple)):
+            return shlex.join(str(a) for a in self.cmd)
+        return str(self.cmd if self.cmd is not None else self.kind)
+
+
+def skip_message(creates: t.Optional[str], removes: t.Optional[str], chdir: t.Optional[str] = None,
+                 check_mode: bool = False) -> t.Optional[t.Tuple[str, str]]:
+    """(msg, stdout) like ansible.builtin.command when creates/removes say there is nothing to do."""
+    shoulda = 'Would' if check_mode else 'Did'
+
+    def matches(pattern: str) -> bool:
+        path = os.path.expanduser(pattern)
+        if chdir and not os.path.isabs(path):
+            path = os.path.join(chdir, path)
+        return bool(glob.glob(path))
+
+    if creates and matches(creates):
+        return ("%s not run command since '%s' exists" % (shoulda, creates), 'skipped, since %s exists' % creates)
+    if removes and not matches(removes):
+        return ("%s not run command since '%s' does not exist" % (shoulda, removes),
+                'skipped, since %s does not exist' % removes)
+    return None
+
+
+# ---------------------------------------------------------------- the state machine
+
+def signal_name(signum: t.Optional[int]) -> t.Optional[str]:
+    if not signum:
+        return None
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return 'SIG%d' % signum
+
+
+class Supervision(object):
+    """The supervisor's decisions, driven by events; no processes, no clocks.
+
+    Events: ``start(now)``, ``tick(now)`` (a deadline may have passed),
+    ``stop_requested(now)`` (SIGTERM/SIGINT to the supervisor),
+    ``killed_externally()`` (SIGUSR1: the killer signals the group itself),
+    ``leader_exited(status, now, group_alive)`` and ``group_changed(now, group_alive)``.
+    The methods that can decide to signal the job's group return the signals
+    to send, in order (``'SIGTERM'``, ``'SIGKILL'``). ``wakeup()`` is the
+    monotonic time of the next deadline, ``outcome()`` what to record.
+    """
+
+    def __init__(self, time_limit: t.Optional[float] = None, kill_grace: float = DEFAULT_KILL_GRACE) -> None:
+        self.time_limit = time_limit if time_limit and time_limit > 0 else None
+        self.kill_grace = max(float(kill_grace or 0), 0.0)
+        self.started = None  # type: t.Optional[float]
+        self.deadline = None  # type: t.Optional[float]
+        self.reason = None  # type: t.Optional[str]
+        self.external = False
+        self.term_at = None  # type: t.Optional[float]
+        self.kill_at = None  # type: t.Optional[float]
+        self.kill_sent = False
+        self.sent = []  # type: t.List[str]
+        self.status = None  # type: t.Optional[int]
+        self.group_empty = False
+        self.finished_at = None  # type: t.Optional[float]
+
+    # -- queries
+    @property
+    def started_job(self) -> bool:
+        return self.started is not None
+
+    @property
+    def done(self) -> bool:
+        return self.status is not None and self.group_empty
+
+    def wakeup(self) -> t.Optional[float]:
+        if self.done or self.started is None:
+            return None
+        times = []
+        if self.deadline is not None and self.term_at is None:
+            times.append(self.deadline)
+        if self.kill_at is not None and not self.kill_sent:
+            times.append(self.kill_at)
+        return min(times) if times else None
+
+    # -- events
+    def start(self, now: float) -> None:
+        self.started = now
+        if self.time_limit is not None:
+            self.deadline = now + self.time_limit
+
+    def tick(self, now: float) -> t.List[str]:
+        if self.done or self.started is None:
+            return []
+        actions = []  # type: t.List[str]
+        if self.deadline is not None and self.term_at is None and now >= self.deadline:
+            if self.reason is None:
+                self.reason = REASON_TIMEOUT
+            actions.extend(self._stop(now))
+        if self.kill_at is not None and not self.kill_sent and now >= self.kill_at:
+            actions.append(self._send(KILL))
+        return actions
+
+    def stop_requested(self, now: float) -> t.List[str]:
+        if self.done:
+            return []
+        if self.reason is None:
+            self.reason = REASON_KILLED
+        if self.started is None:
+            return []
+        return self._stop(now)
+
+    def killed_externally(self) -> None:
+        self.external = True
+        if self.reason is None:
+            self.reason = REASON_KILLED
+
+    def leader_exited(self, status: int, now: float, group_alive: bool) -> t.List[str]:
+        self.status = status
+        return self.group_changed(now, group_alive)
+
+    def group_changed(self, now: float, group_alive: bool) -> t.List[str]:
+        if self.status is None or self.group_empty:
+            return []
+        if not group_alive:
+            self.group_empty = True
+            self.finished_at = now
+            return []
+        # The main process is gone but processes of its group remain: they are
+        # part of the job, and a job ends with its group.
+        return self._stop(now)
+
+    def _stop(self, now: float) -> t.List[str]:
+        if self.term_at is not None:
+            return []
+        self.term_at = now
+        self.kill_at = now + self.kill_grace
+        actions = [self._send(TERM)]
+        if self.kill_grace <= 0:
+            actions.append(self._send(KILL))
+        return actions
+
+    def _send(self, sig: str) -> str:
+        if sig == KILL:
+            self.kill_sent = True
+        self.sent.append(sig)
+        return sig
+
+    # -- result
+    def outcome(self) -> t.Dict[str, t.Any]:
+        """state, reason, rc, signal (the signal that ended the main process, by name)."""
+        rc = None  # type: t.Optional[int]
+        sig = None  # type: t.Optional[str]
+        status = self.status
+        if status is not None:
+            if os.WIFSIGNALED(status):
+                signum = os.WTERMSIG(status)
+                rc = -signum
+                sig = signal_name(signum)
+            elif os.WIFEXITED(status):
+                rc = os.WEXITSTATUS(status)
+        if self.reason == REASON_TIMEOUT:
+            state, reason = _jobs.TIMEOUT, REASON_TIMEOUT
+        elif self.reason == REASON_KILLED:
+            state, reason = _jobs.KILLED, REASON_KILLED
+        elif sig is not None:
+            state, reason = _jobs.FAILED, SIGNALLED
+        else:
+            state, reason = (_jobs.SUCCEEDED if rc == 0 else _jobs.FAILED), EXITED
+        return {'state': state, 'reason': reason, 'rc': rc, 'signal': sig, 'signals_sent': list(self.sent)}
+
+
+# ---------------------------------------------------------------- small I/O helpers
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _set_nonblocking(fd: int) -> None:
+    os.set_blocking(fd, False)
+
+
+def _close(fd: t.Optional[int]) -> None:
+    if fd is None:
+        return
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _quiet_syslog() -> None:
+    """Close the syslog socket a module may have opened: the daemon must not write to a stale descriptor."""
+    mod = sys.modules.get('syslog')
+    if mod is not None:
+        try:
+            mod.closelog()
+        except Exception:  # pylint: disable=broad-except
+            pass
+
+
+def _detach_stdio() -> None:
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+
+
+def _set_subreaper() -> bool:
+    """Become the child subreaper (Linux): orphaned processes of the job are reparented to us."""
+    if ctypes is None or not sys.platform.startswith('linux'):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _group_alive(pgid: t.Optional[int]) -> bool:
+    if not pgid:
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal_group(pgid: t.Optional[int], leader: t.Optional[int], sig: str) -> None:
+    signum = getattr(signal, sig)
+    if pgid:
+        try:
+            os.killpg(pgid, signum)
+        except OSError:
+            pass
+    if leader:  # the leader cannot leave its group, but it may be the only one left unreaped
+        try:
+            os.kill(leader, signum)
+        except OSError:
+            pass
+
+
+def start_token(pid: t.Optional[int]) -> t.Optional[str]:
+    """The start-time token of pid as _jobs.process_start_time makes it, also for a zombie.
+
+    A job may have exited (and not been reaped yet) by the time its record is
+    first written; its token must still be recorded.
+    """
+    if not pid:
+        return None
+    try:
+        with open('/proc/%d/stat' % pid, 'rb') as f:
+            return f.read().rsplit(b')', 1)[1].split()[19].decode('ascii')
+    except (OSError, IndexError, UnicodeDecodeError):
+        return _jobs.process_start_time(pid)
+
+
+def _timestamp(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch).strftime('%Y-%m-%d %H:%M:%S.%f')
+
+
+def _delta(seconds: float) -> str:
+    return str(datetime.timedelta(seconds=max(seconds, 0.0)))
+
+
+def _text(data: bytes) -> str:
+    return bytes(data).rstrip(b'\r\n').decode('utf-8', 'replace')
+
+
+class OutputStream(object):
+    """One output stream of the job: the live sidecar and the tail kept for the result.
+
+    The sidecar is appended to as output arrives; when it grows past twice the
+    limit it is replaced (atomically) by the last ``limit`` bytes, so it holds
+    at least the tail and never more than twice the limit; at the end it holds
+    exactly the tail.
+    """
+
+    def __init__(self, path: str, limit: int) -> None:
+        self.path = path
+        self.limit = limit
+        self.tail = bytearray()
+        self.total = 0
+        self.file_size = 0
+        self.fd = self._open(truncate=True)
+
+    def _open(self, truncate: bool) -> t.Optional[int]:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, 'O_CLOEXEC', 0)
+        if truncate:
+            flags |= os.O_TRUNC
+        try:
+            return os.open(self.path, flags, 0o600)
+        except OSError:
+            return None
+
+    @property
+    def dropped(self) -> int:
+        return self.total - len(self.tail)
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        self.tail += data
+        if len(self.tail) > self.limit:
+            del self.tail[:len(self.tail) - self.limit]
+        if self.fd is None:
+            return
+        try:
+            _write_all(self.fd, data)
+            self.file_size += len(data)
+        except OSError:  # disk full: the tail in memory still makes the result
+            _close(self.fd)
+            self.fd = None
+            return
+        if self.file_size > 2 * self.limit:
+            self._rewrite()
+
+    def _rewrite(self) -> None:
+        try:
+            _jobs.atomic_write(self.path, bytes(self.tail))
+        except _jobs.JobError:
+            return
+        _close(self.fd)
+        self.fd = self._open(truncate=False)
+        self.file_size = len(self.tail)
+
+    def close(self) -> None:
+        if self.fd is not None and self.file_size > len(self.tail):
+            self._rewrite()
+        _close(self.fd)
+        self.fd = None
+
+    def text(self) -> str:
+        return _text(self.tail)
+
+
+class LineSplitter(object):
+    """Cut a byte stream into lines at \\n or \\r (progress bars redraw with \\r)."""
+
+    def __init__(self) -> None:
+        self.buf = b''
+
+    def feed(self, data: bytes) -> t.List[str]:
+        self.buf += data
+        parts = re.split(b'[\r\n]', self.buf)
+        self.buf = parts.pop()
+        if len(self.buf) > _LINE_MAX:
+            self.buf = self.buf[-_LINE_MAX:]
+        return [p.decode('utf-8', 'replace') for p in parts if p]
+
+    def finish(self) -> t.List[str]:
+        rest, self.buf = self.buf, b''
+        return [rest.decode('utf-8', 'replace')] if rest else []
+
+
+def match_progress(regex: t.Pattern[str], line: str) -> t.Optional[t.Dict[str, t.Any]]:
+    """The progress a progress_regex finds in one output line, or None."""
+    m = regex.search(line)
+    if not m:
+        return None
+    found = {k: v for k, v in m.groupdict().items() if v is not None}
+    if 'percent' not in found and 'current' not in found:
+        return None
+    data = _jobs.normalize_progress(found)
+    if data['percent'] is None and data['current'] is None:
+        return None
+    return data
+
+
+# ---------------------------------------------------------------- the supervisor
+
+class Supervisor(object):
+    """Runs one job to its end and keeps its record. Lives in the daemon.
+
+    ``notify_fd``: the launcher's handshake pipe (a JSON line once the record
+    exists; with ``wait``, another when the final record is written).
+    ``queued``: a job of a batch; it writes a queued record, reports on
+    ``ready_fd`` and starts on SIGUSR2 from the batch runner (``runner_pid``).
+    """
+
+    def __init__(self, spec: JobSpec, async_dir: str, jid: str, notify_fd: t.Optional[int] = None,
+                 wait: bool = False, queued: bool = False, ready_fd: t.Optional[int] = None,
+                 runner_pid: t.Optional[int] = None, batch: t.Optional[t.Mapping[str, t.Any]] = None,
+                 clock: t.Callable[[], float] = time.monotonic,
+                 wallclock: t.Callable[[], float] = time.time) -> None:
+        self.spec = spec
+        self.async_dir = async_dir
+        self.jid = jid
+        self.paths = _jobs.job_paths(async_dir, jid)
+        self.notify_fd = notify_fd
+        self.wait = wait
+        self.queued = queued
+        self.ready_fd = ready_fd
+        self.runner_pid = runner_pid
+        self.batch = dict(batch) if batch else None
+        self.clock = clock
+        self.wallclock = wallclock
+        self.sm = Supervision(spec.time_limit, spec.kill_grace)
+        self.pid = None  # type: t.Optional[int]
+        self.pid_start = None  # type: t.Optional[str]
+        self.started_at = None  # type: t.Optional[float]
+        self.ended_at = None  # type: t.Optional[float]
+        self.queued_at = None  # type: t.Optional[float]
+        self.me = os.getpid()
+        self.me_start = None  # type: t.Optional[str]
+        self.subreaper = False
+        self.rusage = {'cpu_user': 0.0, 'cpu_system': 0.0, 'max_rss_kb': 0}
+        self.outputs = {}  # type: t.Dict[int, t.Tuple[str, OutputStream, LineSplitter]]
+        self.streams = {}  # type: t.Dict[str, OutputStream]
+        self.result_fd = None  # type: t.Optional[int]
+        self.result_data = b''
+        self.stdin_fd = None  # type: t.Optional[int]
+        self.stdin_left = b''
+        self.signals = []  # type: t.List[int]
+        self.wake_r = None  # type: t.Optional[int]
+        self.wake_w = None  # type: t.Optional[int]
+        self.proc = None  # type: t.Optional[subprocess.Popen]
+        self.progress_pending = None  # type: t.Optional[t.Dict[str, t.Any]]
+        self.progress_written_at = None  # type: t.Optional[float]
+        self.poller = None  # type: t.Any
+        self.announced = False  # the launcher was told the job runs (the record is then ours to finish)
+
+    # -- signals
+    def _on_signal(self, signum: int, frame: t.Any) -> None:
+        self.signals.append(signum)
+
+    def setup_signals(self) -> None:
+        self.wake_r, self.wake_w = os.pipe()
+        for fd in (self.wake_r, self.wake_w):
+            _set_nonblocking(fd)
+            os.set_inheritable(fd, False)
+        signal.set_wakeup_fd(self.wake_w)
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+    def _drain_wakeup(self) -> None:
+        try:
+            while os.read(self.wake_r, 512):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            pass
+
+    def _take_signals(self) -> t.List[int]:
+        taken, self.signals[:] = list(self.signals), []
+        return taken
+
+    # -- notifications
+    def _notify(self, fd: t.Optional[int], message: t.Mapping[str, t.Any]) -> None:
+        if fd is None:
+            return
+        try:
+            _write_all(fd, (json.dumps(message, sort_keys=True) + '\n').encode('utf-8'))
+        except OSError:
+            pass  # the launcher is gone (the controller gave up): the job goes on
+
+    # -- records
+    def asyncops(self, **changes: t.Any) -> t.Dict[str, t.Any]:
+        spec = self.spec
+        ao = {
+            'version': RECORD_VERSION,
+            'kind': spec.kind,
+            'name': spec.name,
+            'cmd': spec.display,
+            'state': _jobs.RUNNING,
+            'queued': False,
+            'pid': self.pid,
+            'pid_start': self.pid_start,
+            'pgid': self.pid,
+            'supervisor_pid': self.me,
+            'supervisor_start': self.me_start,
+            'started_at': self.started_at,
+            'ended_at': None,
+            'time_limit': spec.time_limit,
+            'kill_grace': spec.kill_grace,
+            'output_limit': spec.output_limit,
+            'progress_file': self.paths.progress,
+            'progress_writer': 'supervisor' if spec.progress_re is not None else 'job',
+            'stdout_file': self.paths.out,
+            'stderr_file': self.paths.err,
+            'rc': None,
+            'signal': None,
+            'reason': None,
+            'resources': None,
+        }  # type: t.Dict[str, t.Any]
+        if self.batch is not None:
+            ao['batch'] = self.batch
+        if self.queued_at is not None:
+            ao['queued_at'] = self.queued_at
+        ao.update(changes)
+        return ao
+
+    def write_record(self, record: t.Mapping[str, t.Any]) -> None:
+        _jobs.write_record(self.async_dir, self.jid, record)
+
+    def running_record(self, **changes: t.Any) -> t.Dict[str, t.Any]:
+        return _jobs.running_record(self.jid, self.asyncops(**changes))
+
+    # -- the run
+    def run(self) -> int:
+        """Supervise the job to its end; never raises. Returns the daemon's exit code."""
+        try:
+            return self._run()
+        except BaseException as e:  # pylint: disable=broad-except
+            msg = 'the supervisor of job %s failed: %s' % (self.jid, ''.join(
+                traceback.format_exception_only(type(e), e)).strip())
+            try:
+                if self.sm.started_job and not self.sm.done:
+                    for sig in (TERM, KILL):
+                        _signal_group(self.pid, self.pid, sig)
+                self.ended_at = self.wallclock()
+                if self.announced or self.queued:
+                    self.write_record(self.final_record(error=msg))
+                else:  # the launch fails: leave nothing behind
+                    self._remove_files()
+            except BaseException:  # pylint: disable=broad-except
+                pass
+            self._notify(self.notify_fd, {'ok': False, 'msg': msg, 'traceback': traceback.format_exc()})
+            return 70
+
+    def _remove_files(self) -> None:
+        for stream in self.streams.values():
+            _close(stream.fd)
+            stream.fd = None
+        for path in self.paths:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    def _run(self) -> int:
+        self.me = os.getpid()
+        self.me_start = start_token(self.me)
+        self.setup_signals()
+        self.subreaper = _set_subreaper()
+        if self.queued:
+            if not self._wait_turn():
+                return 0
+            skip = skip_message(self.spec.creates, self.spec.removes, self.spec.chdir)
+            if skip is not None:
+                self.started_at = self.ended_at = self.wallclock()
+                self.write_record(skipped_record(self.spec, self.jid, skip, asyncops=self.asyncops()))
+                return 0
+        try:
+            self.start_job()
+        except OSError as e:
+            return self._start_failed(e)
+        self.write_record(self.running_record())
+        self.announced = True
+        self._notify(self.notify_fd, {'ok': True, 'jid': self.jid, 'pid': self.pid,
+                                      'supervisor_pid': self.me, 'results_file': self.paths.record})
+        if not self.wait:
+            _close(self.notify_fd)
+            self.notify_fd = None
+        self.loop()
+        self.finish()
+        self.write_record(self.final_record())
+        self._notify(self.notify_fd, {'done': True, 'jid': self.jid})
+        _close(self.notify_fd)
+        return 0
+
+    def _start_failed(self, e: OSError) -> int:
+        """The command could not be started (not found, not executable, bad chdir)."""
+        msg = '[Errno %s] %s: %r' % (e.errno, e.strerror, e.filename) if e.filename else str(e)
+        self.started_at = self.ended_at = self.wallclock()
+        if self.notify_fd is not None and not self.queued:
+            # a single launch fails at once, like ansible.builtin.command, and leaves nothing behind
+            self._remove_files()
+            self._notify(self.notify_fd, {'ok': False, 'msg': msg, 'rc': 2, 'cmd': self.spec.cmd})
+            return 0
+        record = self.final_record(error=msg)
+        record['rc'] = 2
+        record['asyncops']['rc'] = 2
+        self.write_record(record)
+        return 0
+
+    def _wait_turn(self) -> bool:
+        """Queued: record, report ready, then wait for SIGUSR2. False when killed before the start."""
+        self.queued_at = self.wallclock()
+        self.write_record(self.running_record(queued=True, pgid=None))
+        if self.ready_fd is not None:
+            self._notify(self.ready_fd, {'jid': self.jid, 'pid': self.me})
+            _close(self.ready_fd)
+            self.ready_fd = None
+        poller = select.poll()
+        poller.register(self.wake_r, select.POLLIN)
+        while True:
+            taken = self._take_signals()
+            # a kill that comes with the go signal wins: it was meant for this job, started or not
+            if set(taken) & {signal.SIGTERM, signal.SIGINT, signal.SIGUSR1}:
+                self._end_unstarted('the job was killed while it waited for its turn in the batch')
+                return False
+            if signal.SIGUSR2 in taken:
+                return True
+            if self.runner_pid is not None and os.getppid() != self.runner_pid:
+                self._end_unstarted('the batch runner (pid %d) died before the job started' % self.runner_pid)
+                return False
+            poller.poll(1000)
+            self._drain_wakeup()
+
+    def _end_unstarted(self, msg: str) -> None:
+        self.sm.killed_externally()
+        self.ended_at = self.wallclock()
+        self.write_record(self.final_record(error=msg, never_started=True))
+
+    def _job_env(self) -> t.Dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.spec.env)
+        env[_jobs.JID_ENV] = self.jid
+        if self.spec.progress_re is None:
+            env[_jobs.PROGRESS_ENV] = self.paths.progress
+        else:  # the supervisor writes the sidecar: one writer per file
+            env.pop(_jobs.PROGRESS_ENV, None)
+        return env
+
+    def start_job(self) -> None:
+        spec = self.spec
+        self.streams = {'stdout': OutputStream(self.paths.out, spec.output_limit),
+                        'stderr': OutputStream(self.paths.err, spec.output_limit)}
+        if spec.progress_re is None:
+            try:  # created 0600 now so that a job's "echo > $ASYNCOPS_PROGRESS_FILE" keeps that mode
+                os.close(os.open(self.paths.progress, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+            except OSError:
+                pass
+        self.started_at = self.wallclock()
+        self.sm.start(self.clock())
+        if spec.argv is not None:
+            self._spawn_argv()
+        else:
+            self._spawn_target()
+        self.pid_start = start_token(self.pid)
+
+    def _spawn_argv(self) -> None:
+        spec = self.spec
+        # Not AnsibleModule.run_command: the supervisor streams the pipes itself, reaps the job with
+        # os.wait4 (for its resource use) and must not block; it runs in the daemon, not in the module.
+        self.proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
+            spec.argv, stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=spec.chdir or None, env=self._job_env(),
+            close_fds=True, restore_signals=True, start_new_session=True)
+        self.pid = self.proc.pid
+        self.outputs[self.proc.stdout.fileno()] = ('stdout', self.streams['stdout'], LineSplitter())
+        self.outputs[self.proc.stderr.fileno()] = ('stderr', self.streams['stderr'], LineSplitter())
+        if spec.stdin is not None:
+            self.stdin_fd = self.proc.stdin.fileno()
+            self.stdin_left = spec.stdin
+            _set_nonblocking(self.stdin_fd)
+
+    def _spawn_target(self) -> None:
+        spec = self.spec
+        if spec.chdir and not os.path.isdir(spec.chdir):
+            raise FileNotFoundError(2, 'No such file or directory', spec.chdir)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        res_r, res_w = os.pipe()
+        env = self._job_env()
+        pid = os.fork()
+        if pid == 0:  # the job: a fork of the supervisor, all code already imported
+            code = 3
+            try:
+                os.setsid()
+                signal.set_wakeup_fd(-1)
+                for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2,
+                            signal.SIGHUP):
+                    signal.signal(sig, signal.SIG_DFL)
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                os.dup2(out_w, 1)
+                os.dup2(err_w, 2)
+                for fd in [null, out_r, out_w, err_r, err_w, res_r] + self._own_fds():
+                    if fd is not None and fd > 2:
+                        _close(fd)
+                os.environ.clear()
+                os.environ.update(env)
+                if spec.chdir:
+                    os.chdir(spec.chdir)
+                try:
+                    result = dict(spec.target())
+                except SystemExit:
+                    raise
+                except Exception as e:  # pylint: disable=broad-except
+                    result = {'failed': True, 'msg': 'the job raised %s: %s' % (type(e).__name__, e),
+                              'exception': traceback.format_exc()}
+                _write_all(res_w, json.dumps(result, default=str).encode('utf-8'))
+                code = 1 if result.get('failed') else 0
+            except BaseException:  # pylint: disable=broad-except
+                try:
+                    sys.stderr.write(traceback.format_exc())
+                    sys.stderr.flush()
+                except BaseException:  # pylint: disable=broad-except
+                    pass
+            finally:
+                os._exit(code)
+        for fd in (out_w, err_w, res_w):
+            os.close(fd)
+        self.pid = pid
+        for fd in (out_r, err_r, res_r):
+            os.set_inheritable(fd, False)
+        self.outputs[out_r] = ('stdout', self.streams['stdout'], LineSplitter())
+        self.outputs[err_r] = ('stderr', self.streams['stderr'], LineSplitter())
+        self.result_fd = res_r
+
+    def _own_fds(self) -> t.List[t.Optional[int]]:
+        """The supervisor's descriptors a forked job must not keep."""
+        fds = [self.wake_r, self.wake_w, self.notify_fd, self.ready_fd]
+        fds.extend(stream.fd for stream in self.streams.values())
+        return fds
+
+    # -- the event loop
+    def loop(self) -> None:
+        poller = self.poller = select.poll()
+        poller.register(self.wake_r, select.POLLIN)
+        for fd in self.outputs:
+            poller.register(fd, select.POLLIN)
+        if self.result_fd is not None:
+            poller.register(self.result_fd, select.POLLIN)
+        if self.stdin_fd is not None:
+            if self.stdin_left:
+                poller.register(self.stdin_fd, select.POLLOUT)
+            else:
+                self._close_stdin()
+        drain_until = None  # type: t.Optional[float]
+        while True:
+            self._apply(self.sm.tick(self.clock()))
+            now = self.clock()
+            if self.sm.done:
+                if not self.outputs and self.result_fd is None:
+                    break
+                if drain_until is None:
+                    drain_until = now + _DRAIN_AFTER_END
+                elif now >= drain_until:
+                    break
+            timeout = self._poll_timeout(now, drain_until)
+            for fd, event in poller.poll(timeout):
+                if fd == self.wake_r:
+                    self._drain_wakeup()
+                elif fd == self.stdin_fd:
+                    self._feed_stdin()
+                elif fd in self.outputs or fd == self.result_fd:
+                    self._read(fd)
+            self._handle_signals()
+            if self.sm.status is not None and not self.sm.done:
+                # a descendant may have gone without a SIGCHLD reaching us
+                self._apply(self.sm.group_changed(self.clock(), _group_alive(self.pid)))
+            self._flush_progress(force=False)
+        for fd in list(self.outputs):
+            self._read_all(fd)
+        if self.result_fd is not None:
+            self._read_all(self.result_fd)
+
+    def _poll_timeout(self, now: float, drain_until: t.Optional[float]) -> int:
+        times = []
+        wake = self.sm.wakeup()
+        if wake is not None:
+            times.append(wake)
+        if drain_until is not None:
+            times.append(drain_until)
+        if self.sm.status is not None and not self.sm.done:
+            times.append(now + (_GROUP_POLL_SUBREAPER if self.subreaper else _GROUP_POLL))
+        if self.progress_pending is not None and self.progress_written_at is not None:
+            times.append(self.progress_written_at + PROGRESS_INTERVAL)
+        if not times:
+            return -1
+        return max(0, int(math.ceil((min(times) - now) * 1000)))
+
+    def _apply(self, actions: t.Iterable[str]) -> None:
+        for sig in actions:
+            _signal_group(self.pid, self.pid if self.sm.status is None else None, sig)
+
+    def _handle_signals(self) -> None:
+        for signum in self._take_signals():
+            if signum == signal.SIGCHLD:
+                self._reap()
+            elif signum in (signal.SIGTERM, signal.SIGINT):
+                self._apply(self.sm.stop_requested(self.clock()))
+            elif signum == signal.SIGUSR1:
+                self.sm.killed_externally()
+            # SIGHUP, SIGUSR2: nothing to do once running
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+            if pid == 0:
+                break
+            self.rusage['cpu_user'] += usage.ru_utime
+            self.rusage['cpu_system'] += usage.ru_stime
+            self.rusage['max_rss_kb'] = max(self.rusage['max_rss_kb'], int(usage.ru_maxrss))
+            if pid == self.pid:
+                if self.proc is not None:  # reaped here, with its rusage: Popen must not wait for it
+                    self.proc.returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+                self._apply(self.sm.leader_exited(status, self.clock(), _group_alive(self.pid)))
+        if self.sm.status is not None and not self.sm.done:
+            self._apply(self.sm.group_changed(self.clock(), _group_alive(self.pid)))
+
+    def _read(self, fd: int) -> bool:
+        """Read what is there; False at end of file (the fd is then closed)."""
+        try:
+            data = os.read(fd, 65536)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            data = b''
+        if fd == self.result_fd:
+            if data:
+                self.result_data += data
+                return True
+            self._unregister(fd)
+            self.result_fd = None
+            return False
+        name, stream, splitter = self.outputs[fd]
+        if data:
+            stream.feed(data)
+            if self.spec.progress_re is not None:
+                for line in splitter.feed(data):
+                    self._progress_line(line)
+            return True
+        if self.spec.progress_re is not None:
+            for line in splitter.finish():
+                self._progress_line(line)
+        self._unregister(fd)
+        del self.outputs[fd]
+        return False
+
+    def _read_all(self, fd: int) -> None:
+        """Take what is left without blocking (a process outside the group may keep the pipe open)."""
+        _set_nonblocking(fd)
+        while (fd in self.outputs or fd == self.result_fd) and self._read_available(fd):
+            pass
+        if fd in self.outputs:
+            self._unregister(fd)
+            del self.outputs[fd]
+        elif fd == self.result_fd:
+            self._unregister(fd)
+            self.result_fd = None
+
+    def _read_available(self, fd: int) -> bool:
+        try:
+            data = os.read(fd, 65536)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return False
+        if not data:
+            return False
+        if fd == self.result_fd:
+            self.result_data += data
+        else:
+            name, stream, splitter = self.outputs[fd]
+            stream.feed(data)
+            if self.spec.progress_re is not None:
+                for line in splitter.feed(data):
+                    self._progress_line(line)
+        return True
+
+    def _unregister(self, fd: int) -> None:
+        try:
+            self.poller.unregister(fd)
+        except (KeyError, ValueError, AttributeError):
+            pass
+        _close(fd)
+
+    def _feed_stdin(self) -> None:
+        try:
+            n = os.write(self.stdin_fd, self.stdin_left[:65536])
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:  # the job closed its stdin
+            self.stdin_left = b''
+            n = 0
+        self.stdin_left = self.stdin_left[n:]
+        if not self.stdin_left:
+            self._close_stdin()
+
+    def _close_stdin(self) -> None:
+        fd, self.stdin_fd = self.stdin_fd, None
+        if fd is not None:
+            try:
+                self.poller.unregister(fd)
+            except (KeyError, ValueError, AttributeError):
+                pass
+            if self.proc is not None and self.proc.stdin is not None:
+                try:
+                    self.proc.stdin.close()
+                except OSError:
+                    pass
+            else:
+                _close(fd)
+
+    # -- progress_regex
+    def _progress_line(self, line: str) -> None:
+        data = match_progress(self.spec.progress_re, line)
+        if data is None:
+            return
+        self.progress_pending = data
+        self._flush_progress(force=data['percent'] is not None and data['percent'] >= 100)
+
+    def _flush_progress(self, force: bool) -> None:
+        if self.progress_pending is None:
+            return
+        now = self.clock()
+        if not force and self.progress_written_at is not None and now - self.progress_written_at < PROGRESS_INTERVAL:
+            return
+        data, self.progress_pending = self.progress_pending, None
+        self.progress_written_at = now
+        try:
+            _jobs.write_progress(self.paths.progress, data)
+        except (_jobs.JobError, OSError):
+            pass
+
+    # -- the end
+    def finish(self) -> None:
+        self.ended_at = self.wallclock()
+        self._flush_progress(force=True)
+        for stream in self.streams.values():
+            stream.close()
+        if self.proc is not None:
+            for f in (self.proc.stdout, self.proc.stderr, self.proc.stdin):
+                if f is not None:
+                    try:
+                        f.close()
+                    except OSError:
+                        pass
+
+    def final_record(self, error: t.Optional[str] = None, never_started: bool = False) -> t.Dict[str, t.Any]:
+        spec = self.spec
+        outcome = self.sm.outcome()
+        if never_started:
+            outcome.update(state=_jobs.KILLED, reason=REASON_KILLED, rc=None, signal=None)
+        elif error is not None:
+            outcome['state'] = _jobs.FAILED
+            if self.sm.status is None:
+                outcome.update(reason='error', rc=None, signal=None)
+        started_at = self.started_at if self.started_at is not None else self.ended_at
+        ended_at = self.ended_at if self.ended_at is not None else self.wallclock()
+        ao = self.asyncops(
+            state=outcome['state'], ended_at=ended_at, rc=outcome['rc'], signal=outcome['signal'],
+            reason=outcome['reason'], signals_sent=outcome['signals_sent'],
+            resources=dict(self.rusage, cpu_user=round(self.rusage['cpu_user'], 3),
+                           cpu_system=round(self.rusage['cpu_system'], 3)) if self.sm.status is not None else None,
+            stdout_truncated=self.streams['stdout'].dropped if 'stdout' in self.streams else 0,
+            stderr_truncated=self.streams['stderr'].dropped if 'stderr' in self.streams else 0)
+        if never_started:
+            ao.update(queued=False, never_started=True)
+        failed = outcome['state'] != _jobs.SUCCEEDED
+        msg = error or self._message(outcome)
+        stdout = self.streams['stdout'].text() if 'stdout' in self.streams else ''
+        stderr = self.streams['stderr'].text() if 'stderr' in self.streams else ''
+        result = dict(spec.base_result)  # type: t.Dict[str, t.Any]
+        if spec.target is not None:
+            job_result = self._job_result()
+            if job_result is not None:
+                result.update(job_result)
+            if job_result is not None and outcome['reason'] == EXITED and error is None:
+                # the job ended by itself and said how: its result is the result
+                failed = bool(job_result.get('failed'))
+                ao['state'] = _jobs.FAILED if failed else _jobs.SUCCEEDED
+                result.setdefault('msg', '')
+            else:
+                result['msg'] = msg
+            result.setdefault('changed', False)
+            if stderr:
+                result.setdefault('stderr', stderr)
+        else:
+            result.update(cmd=spec.cmd, stdout=stdout, stderr=stderr, stdout_lines=stdout.splitlines(),
+                          stderr_lines=stderr.splitlines(), rc=outcome['rc'], msg=msg,
+                          changed=not never_started)
+        result.update(start=_timestamp(started_at), end=_timestamp(ended_at), delta=_delta(ended_at - started_at),
+                      failed=failed, started=True, finished=True, ansible_job_id=self.jid, asyncops=ao)
+        return result
+
+    def _job_result(self) -> t.Optional[t.Dict[str, t.Any]]:
+        if not self.result_data:
+            return None
+        try:
+            data = json.loads(self.result_data.decode('utf-8', 'replace'))
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _message(self, outcome: t.Mapping[str, t.Any]) -> str:
+        state = outcome['state']
+        if state == _jobs.SUCCEEDED:
+            return ''
+        if state == _jobs.TIMEOUT:
+            msg = 'the job exceeded its time limit of %gs: SIGTERM was sent to its process group' % self.spec.time_limit
+            if KILL in outcome['signals_sent']:
+                msg += ', then SIGKILL after %gs' % self.spec.kill_grace
+            return msg
+        if state == _jobs.KILLED:
+            if self.sm.external:
+                return 'the job was killed from outside (asyncops.jobs.async_status mode=kill)'
+            return 'the job was killed: its supervisor was asked to stop it (SIGTERM)'
+        if outcome['reason'] == SIGNALLED:
+            return 'the job was killed by %s' % outcome['signal']
+        return 'non-zero return code'
+
+
+def skipped_record(spec: JobSpec, jid: str, skip: t.Tuple[str, str],
+                   asyncops: t.Optional[t.Mapping[str, t.Any]] = None, now: t.Optional[float] = None) -> t.Dict[str, t.Any]:
+    """The finished record of a job that creates/removes told not to run."""
+    now = time.time() if now is None else now
+    msg, stdout = skip
+    ao = dict(asyncops or {})
+    ao.update(version=RECORD_VERSION, kind=spec.kind, name=spec.name, cmd=spec.display, state=_jobs.SUCCEEDED,
+              queued=False, started_at=ao.get('started_at') or now, ended_at=now, time_limit=spec.time_limit,
+              kill_grace=spec.kill_grace, rc=0, signal=None, reason=SKIPPED, skipped=True, resources=None)
+    ao.setdefault('pid', None)
+    ao.setdefault('pgid', None)
+    return {'cmd': spec.cmd, 'rc': 0, 'stdout': stdout, 'stderr': '', 'stdout_lines': [stdout], 'stderr_lines': [],
+            'msg': msg, 'changed': False, 'failed': False, 'start': _timestamp(now),
+            'end': _timestamp(now), 'delta': _delta(0), 'started': True, 'finished': True,
+            'ansible_job_id': jid, 'asyncops': ao}
+
+
+# ---------------------------------------------------------------- daemonizing
+
+def preload_payload(prefixes: t.Sequence[str] = ('ansible.module_utils.', 'ansible_collections.')) -> int:
+    """Import now every module_utils module of the AnsiballZ payload the daemon might still need.
+
+    The payload zip is deleted when the module returns, and the daemon lives
+    on: a module imported lazily after that would fail to load. Returns how
+    many modules were imported.
+    """
+    count = 0
+    for entry in list(sys.path):
+        if not entry.endswith('.zip') or not os.path.isfile(entry):
+            continue
+        try:
+            with zipfile.ZipFile(entry) as z:
+                names = z.namelist()
+        except (OSError, zipfile.BadZipfile):
+            continue
+        for name in names:
+            if not name.endswith('.py'):
+                continue
+            mod = name[:-3].replace('/', '.')
+            if mod.endswith('.__init__'):
+                mod = mod[:-len('.__init__')]
+            if mod in sys.modules or not mod.startswith(tuple(prefixes)) or 'module_utils' not in mod:
+                continue
+            if '._ansiballz.' in mod or '.testing' in mod:
+                continue
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter('ignore')
+                    importlib.import_module(mod)
+                count += 1
+            except Exception:  # pylint: disable=broad-except
+                continue
+    return count
+
+
+class Handshake(object):
+    """The launcher's end of the pipe the daemon reports on (JSON lines)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = b''
+        self.eof = False
+
+    def read_message(self, timeout: t.Optional[float] = None) -> t.Optional[t.Dict[str, t.Any]]:
+        """The next message; None at end of file or when timeout (seconds) passes first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b'\n' not in self.buf and not self.eof:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if wait is not None and wait <= 0:
+                return None
+            ready, dummy, dummy2 = select.select([self.fd], [], [], wait)
+            if not ready:
+                return None
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                self.eof = True
+            self.buf += chunk
+        if b'\n' not in self.buf:
+            return None
+        line, self.buf = self.buf.split(b'\n', 1)
+        try:
+            message = json.loads(line.decode('utf-8', 'replace'))
+        except ValueError:
+            return {'ok': False, 'msg': 'garbled message from the supervisor: %r' % line[:200]}
+        return message if isinstance(message, dict) else {'ok': False, 'msg': 'bad message %r' % (message,)}
+
+    def close(self) -> None:
+        _close(self.fd)
+
+
+def daemonize(body: t.Callable[[int], int], timeout: float = HANDSHAKE_TIMEOUT) -> t.Tuple[t.Dict[str, t.Any], Handshake]:
+    """Run body(notify_fd) in a daemon (double fork, new session, stdio on /dev/null).
+
+    Returns the daemon's first message and the handshake to read more from.
+    The daemon ends with os._exit: it never runs the module's exit handlers
+    (nor AnsiballZ's cleanup) a second time.
+    """
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    r, w = os.pipe()
+    os.set_inheritable(r, False)
+    os.set_inheritable(w, False)
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            os.close(r)
+            os.setsid()
+            if os.fork() != 0:
+                os._exit(0)
+            _detach_stdio()
+            _quiet_syslog()
+            code = body(w)
+        except BaseException:  # pylint: disable=broad-except
+            try:
+                _write_all(w, (json.dumps({'ok': False, 'msg': 'the supervisor could not start: %s'
+                                           % traceback.format_exc()}) + '\n').encode('utf-8'))
+            except BaseException:  # pylint: disable=broad-except
+                pass
+        finally:
+            os._exit(code)
+    os.close(w)
+    while True:
+        try:
+            os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            break
+    handshake = Handshake(r)
+    first = handshake.read_message(timeout)
+    if first is None:
+        first = {'ok': False, 'msg': 'the supervisor did not report within %gs (or died before writing the job '
+                                     'record)' % timeout}
+    return first, handshake
+
+
+# ---------------------------------------------------------------- launching
+
+def _launch_result(jid: str, async_dir: str, message: t.Mapping[str, t.Any], spec: JobSpec) -> t.Dict[str, t.Any]:
+    return {
+        'changed': True, 'started': True, 'finished': False, 'ansible_job_id': jid,
+        'results_file': _jobs.job_paths(async_dir, jid).record, 'pid': message.get('pid'),
+        'supervisor_pid': message.get('supervisor_pid'), 'cmd': spec.cmd,
+    }
+
+
+def launch(spec: JobSpec, async_dir: str, wait: bool = False, keep_record: bool = False) -> t.Dict[str, t.Any]:
+    """Start one supervised job; return the launch result, or with wait the final record.
+
+    Raises LaunchError when the job could not be started (nothing is left behind then).
+    """
+    _jobs.ensure_async_dir(async_dir)
+    preload_payload()
+    jid = _jobs.new_jid()
+
+    def body(notify_fd: int) -> int:
+        return Supervisor(spec, async_dir, jid, notify_fd=notify_fd, wait=wait).run()
+
+    first, handshake = daemonize(body)
+    try:
+        if not first.get('ok'):
+            raise LaunchError(first.get('msg') or 'the job could not be started', first)
+        if not wait:
+            return _launch_result(jid, async_dir, first, spec)
+        while True:
+            message = handshake.read_message()
+            if message is None or message.get('done'):
+                break
+    finally:
+        handshake.close()
+    return collect(async_dir, jid, keep_record)
+
+
+def collect(async_dir: str, jid: str, keep_record: bool) -> t.Dict[str, t.Any]:
+    """The final record as a task result; the record and its sidecars are removed unless keep_record."""
+    record = _jobs.read_live_record(async_dir, jid)
+    if not keep_record:
+        _jobs.remove_job(async_dir, jid)
+        for key in ('started', 'finished', 'ansible_job_id'):
+            record.pop(key, None)
+        ao = record.get('asyncops')
+        if isinstance(ao, dict):
+            ao['record_removed'] = True
+    else:
+        record['results_file'] = _jobs.job_paths(async_dir, jid).record
+    return record
+
+
+class BatchRunner(object):
+    """The supervisor of supervisors: starts one Supervisor per command, at most ``concurrency`` running.
+
+    Every command has its own jid, record and supervisor process from the
+    start; a queued one waits for SIGUSR2 from this runner. Killing a queued
+    supervisor (SIGTERM or SIGUSR1) records the job killed without running it;
+    SIGTERM to the runner is passed on to every supervisor.
+    """
+
+    def __init__(self, specs: t.Sequence[JobSpec], async_dir: str, jids: t.Sequence[str], concurrency: int,
+                 notify_fd: t.Optional[int] = None, wait: bool = False) -> None:
+        self.specs = list(specs)
+        self.async_dir = async_dir
+        self.jids = list(jids)
+        self.concurrency = max(1, int(concurrency))
+        self.notify_fd = notify_fd
+        self.wait = wait
+        self.children = {}  # type: t.Dict[int, int]
+        self.queue = []  # type: t.List[int]
+        self.running = set()  # type: t.Set[int]
+        self.signals = []  # type: t.List[int]
+        self.stopping = False
+
+    def _on_signal(self, signum: int, frame: t.Any) -> None:
+        self.signals.append(signum)
+
+    def run(self) -> int:
+        me = os.getpid()
+        ready_r, ready_w = os.pipe()
+        os.set_inheritable(ready_r, False)
+        size = len(self.specs)
+        # Handlers first: a SIGTERM that comes as soon as the launcher has returned must not be lost.
+        wake_r, wake_w = os.pipe()
+        for fd in (wake_r, wake_w):
+            _set_nonblocking(fd)
+            os.set_inheritable(fd, False)
+        signal.set_wakeup_fd(wake_w)
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        # children inherit these until their Supervisor installs its own handlers
+        signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        for index, (spec, jid) in enumerate(zip(self.specs, self.jids)):
+            pid = os.fork()
+            if pid == 0:
+                code = 70
+                try:
+                    signal.set_wakeup_fd(-1)
+                    for fd in (ready_r, wake_r, wake_w, self.notify_fd):
+                        _close(fd)
+                    batch = {'runner_pid': me, 'index': index, 'size': size}
+                    code = Supervisor(spec, self.async_dir, jid, queued=True, ready_fd=ready_w, runner_pid=me,
+                                      batch=batch).run()
+                finally:
+                    os._exit(code)
+            self.children[pid] = index
+            self.queue.append(pid)
+        os.close(ready_w)
+        ready = set()
+        handshake = Handshake(ready_r)
+        while True:
+            message = handshake.read_message()
+            if message is None:
+                break
+            if message.get('jid') in self.jids:
+                ready.add(message['jid'])
+        handshake.close()
+        for index, jid in enumerate(self.jids):
+            if jid not in ready:  # its supervisor died before its first record: nobody else writes it
+                self._write_failed(index, jid)
+        self._notify({'ok': True, 'jids': self.jids, 'supervisor_pid': me})
+        if not self.wait:
+            _close(self.notify_fd)
+            self.notify_fd = None
+        poller = select.poll()
+        poller.register(wake_r, select.POLLIN)
+        first = True
+        while self.children:
+            if not first:
+                poller.poll(-1)
+            first = False
+            try:
+                while os.read(wake_r, 512):
+                    pass
+            except OSError:
+                pass
+            taken, self.signals[:] = list(self.signals), []
+            for signum in taken:
+                if signum in (signal.SIGTERM, signal.SIGINT):
+                    self.stopping = True
+                    for pid in list(self.children):
+                        try:
+                            os.kill(pid, signal.SIGTERM)
+                        except OSError:
+                            pass
+            self._reap()
+            self._fill()
+        self._notify({'done': True, 'jids': self.jids})
+        return 0
+
+    def _notify(self, message: t.Mapping[str, t.Any]) -> None:
+        if self.notify_fd is None:
+            return
+        try:
+            _write_all(self.notify_fd, (json.dumps(message) + '\n').encode('utf-8'))
+        except OSError:
+            pass
+
+    def _reap(self) -> None:
+        while self.children:
+            try:
+                pid, dummy = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                self.children.clear()
+                break
+            except InterruptedError:
+                continue
+            if pid == 0:
+                break
+            self.children.pop(pid, None)
+            self.running.discard(pid)
+            if pid in self.queue:
+                self.queue.remove(pid)
+
+    def _fill(self) -> None:
+        while self.queue and len(self.running) < self.concurrency and not self.stopping:
+            pid = self.queue.pop(0)
+            self.running.add(pid)
+            try:
+                os.kill(pid, signal.SIGUSR2)
+            except OSError:
+                self.running.discard(pid)
+
+    def _write_failed(self, index: int, jid: str) -> None:
+        spec = self.specs[index]
+        now = time.time()
+        ao = {'version': RECORD_VERSION, 'kind': spec.kind, 'name': spec.name, 'cmd': spec.display,
+              'state': _jobs.FAILED, 'queued': False, 'pid': None, 'pgid': None, 'started_at': now, 'ended_at': now,
+              'rc': None, 'signal': None, 'reason': 'supervisor failed', 'resources': None}
+        try:
+            _jobs.write_record(self.async_dir, jid, {
+                'cmd': spec.cmd, 'rc': None, 'stdout': '', 'stderr': '', 'stdout_lines': [], 'stderr_lines': [],
+                'failed': True, 'changed': False, 'msg': 'the supervisor of this job died before it could start it',
+                'started': True, 'finished': True, 'ansible_job_id': jid, 'asyncops': ao})
+        except _jobs.JobError:
+            pass
+
+
+def launch_batch(specs: t.Sequence[JobSpec], async_dir: str, concurrency: int, wait: bool = False,
+                 keep_record: bool = False) -> t.Dict[str, t.Any]:
+    """Start a batch: one daemon runs every spec as its own job, at most concurrency at once.
+
+    Returns at once with ``jobs`` (name, ansible_job_id, results_file) and
+    ``ansible_job_ids``; with wait, once all have ended, with their results.
+    """
+    _jobs.ensure_async_dir(async_dir)
+    preload_payload()
+    jids = []  # type: t.List[str]
+    while len(jids) < len(specs):
+        jid = _jobs.new_jid()
+        if jid not in jids:
+            jids.append(jid)
+
+    def body(notify_fd: int) -> int:
+        return BatchRunner(specs, async_dir, jids, concurrency, notify_fd=notify_fd, wait=wait).run()
+
+    first, handshake = daemonize(body)
+    try:
+        if not first.get('ok'):
+            raise LaunchError(first.get('msg') or 'the batch could not be started', first)
+        if wait:
+            while True:
+                message = handshake.read_message()
+                if message is None or message.get('done'):
+                    break
+    finally:
+        handshake.close()
+    jobs = []
+    for spec, jid in zip(specs, jids):
+        job = {'name': spec.name, 'ansible_job_id': jid, 'results_file': _jobs.job_paths(async_dir, jid).record}
+        if wait:
+            job['result'] = collect(async_dir, jid, keep_record)
+        jobs.append(job)
+    result = {'changed': True, 'started': True, 'finished': bool(wait), 'jobs': jobs,
+              'ansible_job_ids': list(jids), 'supervisor_pid': first.get('supervisor_pid')}
+    if wait:
+        failed = [job['name'] for job in jobs if job['result'].get('failed')]
+        result['failed'] = bool(failed)
+        if failed:
+            result['msg'] = '%d of %d jobs failed: %s' % (len(failed), len(jobs), ', '.join(map(str, failed)))
+        if not keep_record:
+            for job in jobs:
+                job.pop('ansible_job_id')
+                job.pop('results_file')
+            result.pop('ansible_job_ids')
+    return result

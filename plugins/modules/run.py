@@ -1,0 +1,594 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, asyncops.jobs developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: run
+short_description: Start a command as a supervised background job
+version_added: 0.1.0
+description:
+  - Starts a command on the target as a background job and returns its job id at once, like
+    M(ansible.builtin.command) with C(async) and C(poll=0), but under a supervisor that enforces
+    O(time_limit) to within a fraction of a second (C(SIGTERM) to the job's process group, then
+    C(SIGKILL)), streams the job's output into files you can read while it runs, records the
+    return code or the signal, why it ended and its resource use, and removes nothing you did not ask for.
+  - The launch is one module call; it returns when the job's record exists, while the job runs
+    on without holding the connection open.
+  - Collect the job with M(asyncops.jobs.async_status) (or C(ansible.builtin.async_status)), or
+    set O(wait=true) to run it in the foreground under the same supervisor.
+  - With O(batch), one launch starts many commands, at most O(concurrency) at a time, each with its
+    own job id and record.
+  - The job learns the path of its progress file in E(ASYNCOPS_PROGRESS_FILE) and its job id in
+    E(ASYNCOPS_JOB_ID); see the collection's C(docs/progress.md).
+author:
+  - asyncops.jobs developers (@asyncops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - asyncops.jobs.job
+attributes:
+  action:
+    support: full
+  bypass_host_loop:
+    support: none
+  async:
+    support: none
+    details: The module starts a background job by itself; use O(wait) to block.
+  check_mode:
+    support: full
+    details: Reports what would be started; starts nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  cmd:
+    description:
+      - The command to run, split into arguments like a shell would. No shell runs it, so
+        pipes, redirections and C(;) do not work; use O(shell) for those.
+      - Exactly one of O(cmd), O(argv), O(shell) and O(batch) is required.
+    type: str
+  argv:
+    description:
+      - The command as a list of arguments; no quoting needed, no shell.
+    type: list
+    elements: str
+  shell:
+    description:
+      - A script run with C(/bin/sh -c) (or O(executable) C(-c)).
+    type: str
+  executable:
+    description:
+      - The shell that runs O(shell) (and the O(batch) items that use C(shell)).
+    type: path
+  chdir:
+    description:
+      - Change into this directory before running the command.
+    type: path
+  env:
+    description:
+      - Environment variables added to the job's environment.
+    type: dict
+  stdin:
+    description:
+      - Data fed to the job's standard input, which is otherwise C(/dev/null).
+    type: str
+  stdin_add_newline:
+    description:
+      - Whether to append a newline to O(stdin).
+    type: bool
+    default: true
+  expand_argument_vars:
+    description:
+      - Expand C($VARIABLES) and C(~) in the arguments of O(cmd) and O(argv), like
+        M(ansible.builtin.command).
+    type: bool
+    default: true
+  creates:
+    description:
+      - A path or glob; when it exists the command is not run. The task then reports
+        C(changed=false) and, without O(wait), still returns a job id whose record is already
+        finished, so the tasks that collect the job work unchanged.
+      - A relative path is relative to O(chdir).
+    type: path
+  removes:
+    description:
+      - A path or glob; when it does not exist the command is not run (as for O(creates)).
+    type: path
+  time_limit:
+    aliases:
+      - timeout
+  output_limit:
+    description:
+      - At most this many bytes of each of stdout and stderr are kept, the last ones
+        (the result says how many were dropped in C(asyncops.stdout_truncated)).
+      - The live output files C(<jid>.out) and C(<jid>.err) hold at least that tail and never
+        more than twice as much.
+    type: int
+    default: 1048576
+  progress_regex:
+    description:
+      - A regular expression applied to every line of the job's output (stdout and stderr;
+        C(\r) ends a line too). When it matches, the supervisor writes the job's progress from its
+        named groups C(percent), or C(current) and C(total), and optionally C(message).
+      - The supervisor is then the only writer of the progress file, and the job is not given
+        E(ASYNCOPS_PROGRESS_FILE).
+      - 'Example: C(''(?P<percent>[0-9.]+)%'').'
+    type: str
+  wait:
+    description:
+      - Block until the job has ended and return its result, as M(ansible.builtin.command) would,
+        but with the supervisor's O(time_limit), O(kill_grace) and O(output_limit).
+      - The job still runs under a detached supervisor. If the connection is lost, it goes on
+        within its limits and its record can be collected later.
+      - The record is removed once its result is returned, unless O(keep_record=true).
+    type: bool
+    default: false
+  keep_record:
+    description:
+      - With O(wait=true), keep the job's record and output files (and return its job id)
+        instead of removing them once the result is returned.
+    type: bool
+    default: false
+  batch:
+    description:
+      - Start many commands with one launch. A batch supervisor on the target runs them, at most
+        O(concurrency) at a time, in list order; each gets its own job id and record from the start.
+      - Items not yet started have a record in state C(running) with C(asyncops.queued=true), and
+        their own supervisor process, so liveness checks, waits and kills work on them.
+      - Items inherit O(chdir), O(env) (merged), O(executable), O(time_limit), O(kill_grace),
+        O(output_limit), O(progress_regex) and O(expand_argument_vars) from the task.
+      - O(creates) and O(removes) of an item are checked when the item starts.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description:
+          - A label for the job, returned in RV(jobs) and recorded as C(asyncops.name).
+        type: str
+      cmd:
+        description: As O(cmd).
+        type: str
+      argv:
+        description: As O(argv).
+        type: list
+        elements: str
+      shell:
+        description: As O(shell).
+        type: str
+      chdir:
+        description: As O(chdir).
+        type: path
+      env:
+        description: Added to O(env).
+        type: dict
+      stdin:
+        description: As O(stdin).
+        type: str
+      creates:
+        description: As O(creates), checked when the item starts.
+        type: path
+      removes:
+        description: As O(removes), checked when the item starts.
+        type: path
+      time_limit:
+        description: As O(time_limit).
+        type: float
+        aliases:
+          - timeout
+      kill_grace:
+        description: As O(kill_grace).
+        type: float
+      output_limit:
+        description: As O(output_limit).
+        type: int
+      progress_regex:
+        description: As O(progress_regex).
+        type: str
+  concurrency:
+    description:
+      - With O(batch), how many commands run at once. Default is the number of CPUs of the target.
+    type: int
+notes:
+  - A job is its process group. When its main process ends, processes it left in the group get
+    C(SIGTERM), then C(SIGKILL) after O(kill_grace). To leave a daemon running, start it in its
+    own session (C(setsid)).
+  - This module does not support the C(async) keyword; it is asynchronous by itself.
+seealso:
+  - module: asyncops.jobs.async_status
+  - module: asyncops.jobs.download
+  - module: ansible.builtin.command
+"""
+
+EXAMPLES = r"""
+- name: Start a migration with a 30 minute limit
+  asyncops.jobs.run:
+    cmd: /opt/app/bin/migrate --all
+    chdir: /opt/app
+    timeout: 1800
+    kill_grace: 30
+  register: migration
+
+- name: Wait for it (one round trip, ends as soon as the job does)
+  asyncops.jobs.async_status:
+    jid: "{{ migration.ansible_job_id }}"
+    mode: wait
+    timeout: 1900
+
+- name: A script that reports its own progress
+  asyncops.jobs.run:
+    shell: |
+      for i in 1 2 3 4; do
+        sleep 10
+        echo "{\"percent\": $((i * 25)), \"message\": \"step $i\"}" > "$ASYNCOPS_PROGRESS_FILE"
+      done
+
+- name: Progress parsed from the output by the supervisor
+  asyncops.jobs.run:
+    argv: [rsync, -a, --info=progress2, /srv/data/, /mnt/backup/]
+    progress_regex: '(?P<percent>[0-9]+)%'
+
+- name: Run in the foreground with a hard limit, like command with a timeout
+  asyncops.jobs.run:
+    cmd: make test
+    chdir: /src
+    timeout: 600
+    wait: true
+
+- name: Four builds, two at a time, one launch
+  asyncops.jobs.run:
+    batch:
+      - {name: core, cmd: make -C /src/core}
+      - {name: ui, cmd: make -C /src/ui, timeout: 900}
+      - {name: docs, shell: make -C /src/docs > /var/log/docs.log 2>&1}
+      - {name: tests, argv: [make, -C, /src/tests], env: {CI: "1"}}
+    concurrency: 2
+  register: builds
+
+- name: Wait for all of them
+  asyncops.jobs.async_status:
+    jids: "{{ builds.ansible_job_ids }}"
+    mode: wait
+"""
+
+RETURN = r"""
+ansible_job_id:
+  description: The job id, to pass to M(asyncops.jobs.async_status).
+  returned: when a job was started or skipped by O(creates)/O(removes) (not with O(batch), not with O(wait) unless O(keep_record))
+  type: str
+  sample: j720385469551.18034
+results_file:
+  description: The job's record on the target.
+  returned: with RV(ansible_job_id)
+  type: str
+  sample: /root/.ansible_async/j720385469551.18034
+started:
+  description: Always true when a job was launched (core's async result shape).
+  returned: without O(wait)
+  type: bool
+finished:
+  description: False after a launch, true when O(creates)/O(removes) skipped the command.
+  returned: without O(wait)
+  type: bool
+pid:
+  description: The job's main process (its process group leader).
+  returned: when a job was started without O(wait)
+  type: int
+supervisor_pid:
+  description: The supervisor process (with O(batch), the batch supervisor).
+  returned: when a job was started without O(wait)
+  type: int
+cmd:
+  description: The command, as a list of arguments (a string for O(shell)).
+  returned: always, but with O(batch)
+  type: raw
+jobs:
+  description: With O(batch), one entry per item, in order.
+  returned: with O(batch)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The item's name.
+      type: str
+    ansible_job_id:
+      description: The item's job id.
+      type: str
+    results_file:
+      description: The item's record.
+      type: str
+    result:
+      description: With O(wait=true), the item's final result.
+      type: dict
+ansible_job_ids:
+  description: With O(batch), the job ids in order.
+  returned: with O(batch) (but not with O(wait) unless O(keep_record))
+  type: list
+  elements: str
+rc:
+  description: The return code; a negative number -N when signal N ended the job.
+  returned: with O(wait), and when O(creates)/O(removes) skipped the command
+  type: int
+stdout:
+  description: The job's standard output (its last O(output_limit) bytes), trailing newlines removed.
+  returned: with O(wait), and when O(creates)/O(removes) skipped the command
+  type: str
+stdout_lines:
+  description: RV(stdout) split into lines.
+  returned: with O(wait), and when O(creates)/O(removes) skipped the command
+  type: list
+  elements: str
+stderr:
+  description: The job's standard error, like RV(stdout).
+  returned: with O(wait)
+  type: str
+stderr_lines:
+  description: RV(stderr) split into lines.
+  returned: with O(wait)
+  type: list
+  elements: str
+start:
+  description: When the job started.
+  returned: with O(wait)
+  type: str
+  sample: '2026-05-04 10:11:12.123456'
+end:
+  description: When the last process of the job was gone.
+  returned: with O(wait)
+  type: str
+delta:
+  description: How long the job ran.
+  returned: with O(wait)
+  type: str
+  sample: '0:00:01.504310'
+msg:
+  description: What happened, when it was not a plain success.
+  returned: sometimes
+  type: str
+asyncops:
+  description:
+    - What the supervisor recorded; the record's C(asyncops) block.
+  returned: with O(wait)
+  type: dict
+  contains:
+    state:
+      description: How the job ended.
+      type: str
+      choices: [succeeded, failed, timeout, killed]
+    reason:
+      description: Why it ended.
+      type: str
+      choices: [exited, signalled, timeout, killed, skipped]
+    signal:
+      description: The signal that ended the main process, by name, or null.
+      type: str
+      sample: SIGTERM
+    started_at:
+      description: Epoch seconds.
+      type: float
+    ended_at:
+      description: Epoch seconds.
+      type: float
+    time_limit:
+      description: The O(time_limit), or null.
+      type: float
+    resources:
+      description: C(cpu_user) and C(cpu_system) seconds and C(max_rss_kb) of the job's processes.
+      type: dict
+"""
+
+import os
+import pwd
+import shlex
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+
+from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
+from ansible_collections.asyncops.jobs.plugins.module_utils import _supervisor
+
+_COMMAND_KEYS = ('cmd', 'argv', 'shell')
+_INHERITED = ('time_limit', 'kill_grace', 'output_limit', 'progress_regex')
+
+
+def _argument_spec():
+    spec = _supervisor.job_argument_spec()
+    spec['time_limit']['aliases'] = ['timeout']
+    spec.update(
+        cmd=dict(type='str'),
+        argv=dict(type='list', elements='str'),
+        shell=dict(type='str'),
+        executable=dict(type='path'),
+        chdir=dict(type='path'),
+        env=dict(type='dict'),
+        stdin=dict(type='str'),
+        stdin_add_newline=dict(type='bool', default=True),
+        expand_argument_vars=dict(type='bool', default=True),
+        creates=dict(type='path'),
+        removes=dict(type='path'),
+        output_limit=dict(type='int', default=_supervisor.DEFAULT_OUTPUT_LIMIT),
+        progress_regex=dict(type='str'),
+        wait=dict(type='bool', default=False),
+        keep_record=dict(type='bool', default=False),
+        batch=dict(type='list', elements='dict', options=dict(
+            name=dict(type='str'),
+            cmd=dict(type='str'),
+            argv=dict(type='list', elements='str'),
+            shell=dict(type='str'),
+            chdir=dict(type='path'),
+            env=dict(type='dict'),
+            stdin=dict(type='str'),
+            creates=dict(type='path'),
+            removes=dict(type='path'),
+            time_limit=dict(type='float', aliases=['timeout']),
+            kill_grace=dict(type='float'),
+            output_limit=dict(type='int'),
+            progress_regex=dict(type='str'),
+        ), mutually_exclusive=[list(_COMMAND_KEYS)], required_one_of=[list(_COMMAND_KEYS)]),
+        concurrency=dict(type='int'),
+    )
+    return spec
+
+
+def _home_of(user):
+    if not user:
+        home = os.environ.get('HOME')
+        if home:
+            return home
+        user_entry = pwd.getpwuid(os.getuid())
+    else:
+        user_entry = pwd.getpwnam(user)
+    return user_entry.pw_dir
+
+
+def _expand(arg, expand):
+    """$VARIABLES and a leading ~ or ~user expanded, as ansible.builtin.command does."""
+    if not expand:
+        return arg
+    arg = os.path.expandvars(arg)
+    if arg.startswith('~'):
+        user, sep, rest = arg[1:].partition('/')
+        try:
+            arg = (_home_of(user).rstrip('/') + sep + rest) or '/'
+        except KeyError:  # no such user: left as it is
+            pass
+    return arg
+
+
+def build_spec(params, item=None):
+    """The JobSpec of the task (item None) or of one batch item; raises ValueError on bad input."""
+    item = item or {}
+    source = item if item else params
+    expand = params['expand_argument_vars']
+    if source.get('shell') is not None:
+        argv = [params['executable'] or '/bin/sh', '-c', source['shell']]
+        cmd = source['shell']
+    elif source.get('argv') is not None:
+        argv = [_expand(to_text(a), expand) for a in source['argv']]
+        cmd = argv
+    elif source.get('cmd') is not None:
+        try:
+            argv = [_expand(a, expand) for a in shlex.split(source['cmd'])]
+        except ValueError as e:
+            raise ValueError('cannot split cmd %r: %s' % (source['cmd'], e))
+        cmd = argv
+    else:
+        raise ValueError('one of cmd, argv, shell is required')
+    if not argv:
+        raise ValueError('the command is empty')
+    env = {}
+    for source_env in (params.get('env'), item.get('env')):
+        for key, value in (source_env or {}).items():
+            env[to_text(key)] = to_text(value)
+    stdin = item.get('stdin') if item else params.get('stdin')
+    data = None
+    if stdin is not None:
+        if params['stdin_add_newline']:
+            stdin += '\n'
+        data = to_bytes(stdin, errors='surrogate_or_strict')
+    limits = {}
+    for key in _INHERITED:
+        value = item.get(key)
+        limits[key] = params.get(key) if value is None else value
+    name = item.get('name')
+    if item and name is None:
+        name = cmd if isinstance(cmd, str) else shlex.join(cmd)
+    return _supervisor.JobSpec(
+        argv=argv, cmd=cmd, name=name, kind=_supervisor.KIND_RUN,
+        chdir=item.get('chdir') or params.get('chdir'), env=env, stdin=data,
+        creates=item.get('creates') if item else params.get('creates'),
+        removes=item.get('removes') if item else params.get('removes'),
+        **limits)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=_argument_spec(),
+        mutually_exclusive=[list(_COMMAND_KEYS) + ['batch']],
+        required_one_of=[list(_COMMAND_KEYS) + ['batch']],
+        supports_check_mode=True,
+    )
+    params = module.params
+    async_dir = _jobs.resolve_async_dir(params['_async_dir'])
+    if params['executable'] and not params['shell'] and not params['batch']:
+        module.warn('executable is used with shell only; ignored')
+    if params['keep_record'] and not params['wait']:
+        module.warn('keep_record is used with wait only; without wait the record is always kept')
+    if params['concurrency'] is not None and params['concurrency'] < 1:
+        module.fail_json(msg='concurrency must be at least 1')
+
+    try:
+        if params['batch']:
+            specs = [build_spec(params, item) for item in params['batch']]
+        else:
+            specs = [build_spec(params)]
+    except ValueError as e:
+        module.fail_json(msg=to_text(e))
+
+    if params['batch']:
+        run_batch(module, specs, async_dir)
+    run_one(module, specs[0], async_dir)
+
+
+def run_one(module, spec, async_dir):
+    params = module.params
+    skip = _supervisor.skip_message(spec.creates, spec.removes, spec.chdir, check_mode=module.check_mode)
+    if module.check_mode:
+        if skip:
+            module.exit_json(changed=False, cmd=spec.cmd, msg=skip[0], stdout=skip[1], rc=0)
+        module.exit_json(changed=True, cmd=spec.cmd, msg='would start the job: %s' % spec.display)
+    if skip is not None:
+        record = _supervisor.skipped_record(spec, 'j0.0', skip)
+        if params['wait']:
+            for key in ('started', 'finished', 'ansible_job_id'):
+                record.pop(key)
+            module.exit_json(**record)
+        try:
+            _jobs.ensure_async_dir(async_dir)
+            jid = _jobs.new_jid()
+            record = _supervisor.skipped_record(spec, jid, skip)
+            _jobs.write_record(async_dir, jid, record)
+        except _jobs.JobError as e:
+            module.fail_json(msg=e.msg)
+        record.pop('asyncops')
+        record['results_file'] = _jobs.job_paths(async_dir, jid).record
+        module.exit_json(**record)
+    try:
+        result = _supervisor.launch(spec, async_dir, wait=params['wait'], keep_record=params['keep_record'])
+    except _supervisor.LaunchError as e:
+        e.result.pop('ok', None)
+        e.result.pop('msg', None)
+        e.result.pop('traceback', None)
+        module.fail_json(msg=e.msg, **e.result)
+    except _jobs.JobError as e:
+        module.fail_json(msg=e.msg, cmd=spec.cmd)
+    if result.get('failed'):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+def run_batch(module, specs, async_dir):
+    params = module.params
+    concurrency = params['concurrency'] or os.cpu_count() or 1
+    if module.check_mode:
+        module.exit_json(changed=True, msg='would start %d jobs, %d at a time' % (len(specs), concurrency),
+                         jobs=[dict(name=s.name, cmd=s.cmd) for s in specs])
+    try:
+        result = _supervisor.launch_batch(specs, async_dir, concurrency, wait=params['wait'],
+                                          keep_record=params['keep_record'])
+    except _supervisor.LaunchError as e:
+        module.fail_json(msg=e.msg)
+    except _jobs.JobError as e:
+        module.fail_json(msg=e.msg)
+    result['concurrency'] = concurrency
+    if result.get('failed'):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

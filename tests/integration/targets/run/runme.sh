@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the playbook with pipelining on (ansible-test's inventory default), then
+# off, and, where the core in use still supports it, on a Python 3.8 target.
+set -eux
+
+playbook=(ansible-playbook -i "${INVENTORY_PATH:-../../inventory}" main.yml)
+# ASYNCOPS_RUN_PARTS=basic,timeout runs only those task files (for development)
+if [ -n "${ASYNCOPS_RUN_PARTS:-}" ]; then
+    "${playbook[@]}" -e run_parts="$ASYNCOPS_RUN_PARTS" "$@"
+    exit 0
+fi
+
+"${playbook[@]}" "$@"
+
+ANSIBLE_PIPELINING=0 "${playbook[@]}" -e ansible_pipelining=false -e run_parts=basic,timeout,wait,become "$@"
+
+# ansible-core 2.18+ no longer runs modules on Python 3.8; 2.17 does.
+py38=${ASYNCOPS_PY38:-/root/.pyenv/versions/3.8.18/bin/python3}
+core_minor=$(ansible --version | sed -n '1s/.*core 2\.\([0-9]*\).*/\1/p')
+if [ -x "$py38" ] && [ "${core_minor:-99}" -lt 18 ]; then
+    "${playbook[@]}" -e ansible_python_interpreter="$py38" -e run_parts=basic,timeout,wait,output,progress,kill,batch "$@"
+fi

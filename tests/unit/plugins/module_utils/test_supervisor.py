@@ -1,0 +1,649 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, asyncops.jobs developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of the supervisor (plugins/module_utils/_supervisor.py).
+
+The state machine is driven with made-up times and wait statuses; the rest
+starts real daemons and jobs in a temporary async dir, and waits for events
+(a FIFO the test writes to, the supervisor's exit seen through a pidfd).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+
+import pytest
+
+from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
+from ansible_collections.asyncops.jobs.plugins.module_utils import _supervisor as S
+
+LINUX = sys.platform.startswith('linux')
+COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(S.__file__), *(['..'] * 5)))
+
+
+def exited(code):
+    return code << 8
+
+
+def killed_by(signum):
+    return signum
+
+
+# ---------------------------------------------------------------- helpers for real jobs
+
+def wait_gone(pid, timeout=20.0):
+    """Wait until pid (not our child) has exited: on a pidfd when there is one."""
+    if hasattr(os, 'pidfd_open'):
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return
+        try:
+            ready, dummy, dummy2 = select.select([fd], [], [], timeout)
+            assert ready, 'process %d still runs after %ss' % (pid, timeout)
+        finally:
+            os.close(fd)
+        return
+    deadline = time.monotonic() + timeout
+    while _jobs.process_start_time(pid) is not None:
+        assert time.monotonic() < deadline, 'process %d still runs after %ss' % (pid, timeout)
+        time.sleep(0.01)
+
+
+def alive(pid):
+    return _jobs.process_start_time(pid) is not None
+
+
+@pytest.fixture
+def async_dir(tmp_path):
+    path = str(tmp_path / 'async')
+    yield path
+    # kill whatever a failed test left running
+    for entry in _jobs.list_jobs(path)[0] if os.path.isdir(path) else []:
+        try:
+            ao = _jobs.read_record(path, entry.jid).get('asyncops') or {}
+        except _jobs.JobError:
+            continue
+        for pid in (ao.get('supervisor_pid'), ao.get('pid')):
+            if pid and alive(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        if ao.get('pgid'):
+            try:
+                os.killpg(ao['pgid'], signal.SIGKILL)
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    path = str(tmp_path / 'gate')
+    os.mkfifo(path)
+    return path
+
+
+def release(path, data=b'go\n'):
+    with open(path, 'wb') as f:
+        f.write(data)
+
+
+def record_of(async_dir, result):
+    return _jobs.read_record(async_dir, result['ansible_job_id'])
+
+
+def finished_record(async_dir, launched):
+    wait_gone(launched['supervisor_pid'])
+    return record_of(async_dir, launched)
+
+
+# ---------------------------------------------------------------- the state machine
+
+class TestSupervision:
+
+    def test_exit_zero(self):
+        sm = S.Supervision(time_limit=10, kill_grace=2)
+        assert sm.wakeup() is None
+        sm.start(100.0)
+        assert sm.wakeup() == 110.0
+        assert sm.tick(105.0) == []
+        assert sm.leader_exited(exited(0), 106.0, group_alive=False) == []
+        assert sm.done and sm.finished_at == 106.0
+        assert sm.wakeup() is None
+        assert sm.tick(200.0) == []
+        assert sm.outcome() == {'state': 'succeeded', 'reason': 'exited', 'rc': 0, 'signal': None,
+                                'signals_sent': []}
+
+    def test_exit_nonzero(self):
+        sm = S.Supervision()
+        sm.start(0.0)
+        sm.leader_exited(exited(3), 1.0, False)
+        assert sm.outcome()['state'] == 'failed'
+        assert sm.outcome()['rc'] == 3
+        assert sm.outcome()['reason'] == 'exited'
+
+    def test_killed_by_a_signal_of_its_own(self):
+        sm = S.Supervision()
+        sm.start(0.0)
+        sm.leader_exited(killed_by(signal.SIGSEGV), 1.0, False)
+        assert sm.outcome() == {'state': 'failed', 'reason': 'signalled', 'rc': -signal.SIGSEGV,
+                                'signal': 'SIGSEGV', 'signals_sent': []}
+
+    def test_no_time_limit_never_wakes(self):
+        sm = S.Supervision(time_limit=None)
+        sm.start(0.0)
+        assert sm.wakeup() is None
+        assert sm.tick(1e9) == []
+        assert S.Supervision(time_limit=0).time_limit is None
+
+    def test_timeout_term_then_kill_after_grace(self):
+        sm = S.Supervision(time_limit=1.0, kill_grace=2.0)
+        sm.start(0.0)
+        assert sm.tick(0.999) == []
+        assert sm.tick(1.0) == ['SIGTERM']
+        assert sm.wakeup() == 3.0
+        assert sm.tick(2.999) == []
+        assert sm.tick(3.0) == ['SIGKILL']
+        assert sm.wakeup() is None
+        assert sm.tick(4.0) == []
+        sm.leader_exited(killed_by(signal.SIGKILL), 3.01, False)
+        assert sm.outcome() == {'state': 'timeout', 'reason': 'timeout', 'rc': -9, 'signal': 'SIGKILL',
+                                'signals_sent': ['SIGTERM', 'SIGKILL']}
+
+    def test_timeout_obeyed_needs_no_kill(self):
+        sm = S.Supervision(time_limit=1.0, kill_grace=2.0)
+        sm.start(0.0)
+        assert sm.tick(1.5) == ['SIGTERM']
+        sm.leader_exited(killed_by(signal.SIGTERM), 1.51, False)
+        assert sm.done
+        assert sm.tick(10.0) == []
+        out = sm.outcome()
+        assert (out['state'], out['signal'], out['signals_sent']) == ('timeout', 'SIGTERM', ['SIGTERM'])
+
+    def test_timeout_with_a_job_that_exits_on_its_own_after_term(self):
+        sm = S.Supervision(time_limit=1.0, kill_grace=2.0)
+        sm.start(0.0)
+        sm.tick(1.0)
+        sm.leader_exited(exited(0), 1.2, False)  # it trapped SIGTERM and exited 0
+        assert sm.outcome()['state'] == 'timeout'
+        assert sm.outcome()['rc'] == 0
+
+    def test_zero_grace_sends_both_at_once(self):
+        sm = S.Supervision(time_limit=1.0, kill_grace=0)
+        sm.start(0.0)
+        assert sm.tick(1.0) == ['SIGTERM', 'SIGKILL']
+        assert sm.wakeup() is None
+
+    def test_leftovers_after_the_main_process_are_stopped(self):
+        sm = S.Supervision(time_limit=None, kill_grace=0.5)
+        sm.start(0.0)
+        assert sm.leader_exited(exited(0), 5.0, group_alive=True) == ['SIGTERM']
+        assert not sm.done
+        assert sm.wakeup() == 5.5
+        assert sm.tick(5.5) == ['SIGKILL']
+        assert sm.group_changed(5.6, group_alive=False) == []
+        assert sm.done and sm.finished_at == 5.6
+        out = sm.outcome()
+        assert (out['state'], out['reason'], out['signals_sent']) == ('succeeded', 'exited', ['SIGTERM', 'SIGKILL'])
+
+    def test_group_changed_before_the_leader_exits_is_ignored(self):
+        sm = S.Supervision()
+        sm.start(0.0)
+        assert sm.group_changed(1.0, False) == []
+        assert not sm.done
+
+    def test_stop_requested(self):
+        sm = S.Supervision(time_limit=100, kill_grace=1)
+        sm.start(0.0)
+        assert sm.stop_requested(5.0) == ['SIGTERM']
+        assert sm.stop_requested(5.5) == []
+        assert sm.tick(6.0) == ['SIGKILL']
+        sm.leader_exited(killed_by(signal.SIGKILL), 6.0, False)
+        assert sm.outcome()['state'] == 'killed'
+        assert sm.outcome()['reason'] == 'killed'
+        assert not sm.external
+
+    def test_stop_requested_before_the_start_sends_nothing(self):
+        sm = S.Supervision()
+        assert sm.stop_requested(0.0) == []
+        assert sm.reason == 'killed'
+
+    def test_stop_requested_when_done_changes_nothing(self):
+        sm = S.Supervision()
+        sm.start(0.0)
+        sm.leader_exited(exited(0), 1.0, False)
+        assert sm.stop_requested(2.0) == []
+        assert sm.outcome()['state'] == 'succeeded'
+
+    def test_killed_from_outside(self):
+        sm = S.Supervision(time_limit=100)
+        sm.start(0.0)
+        sm.killed_externally()
+        assert sm.tick(1.0) == []  # the killer signals the group, not us
+        sm.leader_exited(killed_by(signal.SIGTERM), 1.0, False)
+        out = sm.outcome()
+        assert (out['state'], out['reason'], out['signal'], out['rc']) == ('killed', 'killed', 'SIGTERM', -15)
+        assert sm.external
+
+    def test_the_first_reason_wins(self):
+        sm = S.Supervision(time_limit=1.0)
+        sm.start(0.0)
+        sm.tick(1.0)
+        sm.killed_externally()
+        sm.leader_exited(killed_by(signal.SIGTERM), 1.1, False)
+        assert sm.outcome()['state'] == 'timeout'
+
+
+# ---------------------------------------------------------------- pieces
+
+def test_output_stream_keeps_the_tail_and_bounds_the_file(tmp_path):
+    path = str(tmp_path / 'x.out')
+    stream = S.OutputStream(path, 10)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    for chunk in (b'0123456', b'789abcd', b'efghij', b'klmn\n'):
+        stream.feed(chunk)
+        assert os.path.getsize(path) <= 20
+    assert bytes(stream.tail) == (b'0123456789abcdefghijklmn\n')[-10:]
+    assert stream.dropped == 15
+    stream.close()
+    with open(path, 'rb') as f:
+        assert f.read() == b'fghijklmn\n'
+    assert stream.text() == 'fghijklmn'
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_output_stream_survives_an_unwritable_sidecar(tmp_path):
+    stream = S.OutputStream(str(tmp_path / 'missing' / 'x.out'), 100)
+    assert stream.fd is None
+    stream.feed(b'still kept\n')
+    stream.close()
+    assert stream.text() == 'still kept'
+
+
+def test_line_splitter():
+    split = S.LineSplitter()
+    assert split.feed(b'10%\r20') == ['10%']
+    assert split.feed(b'%\n\nfoo') == ['20%']
+    assert split.finish() == ['foo']
+    assert split.finish() == []
+    assert split.feed(b'x' * 100000) == []
+    assert len(split.buf) == 65536
+
+
+def test_progress_regex():
+    regex = S.compile_progress_regex(r'(?P<percent>[0-9.]+)%( (?P<message>\w+))?')
+    assert S.match_progress(regex, 'at 42.5% copying')['percent'] == 42.5
+    assert S.match_progress(regex, 'at 42.5% copying')['message'] == 'copying'
+    assert S.match_progress(regex, 'nothing') is None
+    regex = S.compile_progress_regex(r'(?P<current>\d+)/(?P<total>\d+)')
+    found = S.match_progress(regex, 'file 3/4')
+    assert (found['current'], found['total'], found['percent']) == (3, 4, 75.0)
+    assert S.compile_progress_regex(None) is None
+    with pytest.raises(ValueError, match='named group percent'):
+        S.compile_progress_regex(r'(?P<pct>\d+)%')
+    with pytest.raises(ValueError, match='not a valid regular expression'):
+        S.compile_progress_regex(r'(?P<percent>')
+
+
+def test_skip_message(tmp_path):
+    (tmp_path / 'made-1').write_text('')
+    assert S.skip_message(str(tmp_path / 'made-*'), None) == (
+        "Did not run command since '%s/made-*' exists" % tmp_path, 'skipped, since %s/made-* exists' % tmp_path)
+    assert S.skip_message('made-1', None, chdir=str(tmp_path), check_mode=True)[0] == \
+        "Would not run command since 'made-1' exists"
+    assert S.skip_message(None, 'gone-*', chdir=str(tmp_path))[1] == 'skipped, since gone-* does not exist'
+    assert S.skip_message('gone', 'made-1', chdir=str(tmp_path)) is None
+    assert S.skip_message(None, None) is None
+
+
+def test_jobspec_validation():
+    with pytest.raises(ValueError):
+        S.JobSpec(argv=['x'], target=dict)
+    with pytest.raises(ValueError):
+        S.JobSpec()
+    with pytest.raises(ValueError):
+        S.JobSpec(argv=[])
+    with pytest.raises(ValueError):
+        S.JobSpec(argv=['x'], time_limit=-1)
+    with pytest.raises(ValueError):
+        S.JobSpec(argv=['x'], kill_grace=-1)
+    with pytest.raises(ValueError):
+        S.JobSpec(argv=['x'], output_limit=0)
+    spec = S.JobSpec(argv=['echo', 'a b'], time_limit=0, kill_grace=None, output_limit=None)
+    assert spec.time_limit is None
+    assert spec.kill_grace == S.DEFAULT_KILL_GRACE
+    assert spec.output_limit == S.DEFAULT_OUTPUT_LIMIT
+    assert spec.display == "echo 'a b'"
+    assert S.JobSpec(argv=['sh'], cmd='echo hi').display == 'echo hi'
+
+
+def test_job_argument_spec_is_a_copy():
+    spec = S.job_argument_spec()
+    spec['time_limit']['aliases'] = ['timeout']
+    assert 'aliases' not in S.JOB_ARGUMENT_SPEC['time_limit']
+    assert set(spec) == {'time_limit', 'kill_grace', '_async_dir'}
+
+
+def test_start_token_matches_jobs_library():
+    assert S.start_token(os.getpid()) == _jobs.process_start_time(os.getpid())
+    assert S.start_token(None) is None
+
+
+def test_handshake_messages():
+    r, w = os.pipe()
+    os.write(w, b'{"ok": true}\n{"done"')
+    hs = S.Handshake(r)
+    assert hs.read_message(1) == {'ok': True}
+    assert hs.read_message(0.05) is None  # half a line: not yet
+    os.write(w, b': true}\nnot json\n[1]\n')
+    assert hs.read_message(1) == {'done': True}
+    assert hs.read_message(1)['ok'] is False
+    assert hs.read_message(1)['ok'] is False
+    os.close(w)
+    assert hs.read_message(1) is None
+    hs.close()
+
+
+def test_preload_payload_imports_module_utils_of_a_zip(tmp_path, monkeypatch):
+    zpath = str(tmp_path / 'payload.zip')
+    with zipfile.ZipFile(zpath, 'w') as z:
+        z.writestr('ansible_collections/__init__.py', '')
+        z.writestr('ansible_collections/probe/__init__.py', '')
+        z.writestr('ansible_collections/probe/c/__init__.py', '')
+        z.writestr('ansible_collections/probe/c/plugins/__init__.py', '')
+        z.writestr('ansible_collections/probe/c/plugins/module_utils/__init__.py', '')
+        z.writestr('ansible_collections/probe/c/plugins/module_utils/lazy_probe.py', 'VALUE = 42\n')
+        z.writestr('ansible_collections/probe/c/plugins/module_utils/broken_probe.py', 'raise ImportError("no")\n')
+        z.writestr('ansible_collections/probe/c/plugins/modules/not_a_util.py', 'raise SystemExit(1)\n')
+    monkeypatch.syspath_prepend(zpath)
+    name = 'ansible_collections.probe.c.plugins.module_utils.lazy_probe'
+    for mod in list(sys.modules):
+        if mod.startswith('ansible_collections.probe'):
+            monkeypatch.delitem(sys.modules, mod)
+    # the test environment's collection loader may answer for ansible_collections.*; a plain zip
+    # import is what AnsiballZ does, so only check that the payload's module_utils is loaded when it can be
+    count = S.preload_payload()
+    if name in sys.modules:
+        assert sys.modules[name].VALUE == 42
+        assert count >= 1
+    assert 'ansible_collections.probe.c.plugins.modules.not_a_util' not in sys.modules
+
+
+# ---------------------------------------------------------------- real jobs
+
+def test_launch_returns_once_the_record_exists_and_streams_output(async_dir, fifo):
+    spec = S.JobSpec(argv=['sh', '-c', 'echo first; echo oops >&2; read x < "%s"; echo "got $x $ASYNCOPS_JOB_ID"' % fifo])
+    launched = S.launch(spec, async_dir)
+    jid = launched['ansible_job_id']
+    assert launched['started'] and not launched['finished'] and launched['changed']
+    assert launched['results_file'] == os.path.join(async_dir, jid)
+    record = _jobs.read_record(async_dir, jid)  # exists when launch returns
+    ao = record['asyncops']
+    assert not _jobs.is_finished(record)
+    assert ao['state'] == 'running' and ao['pid'] == launched['pid'] == ao['pgid']
+    assert ao['pid_start'] == _jobs.process_start_time(ao['pid'])
+    assert ao['supervisor_pid'] == launched['supervisor_pid'] != os.getpid()
+    assert _jobs.job_processes_alive(record, jid)
+    assert os.getpgid(ao['pid']) == ao['pid']
+    assert os.getsid(ao['supervisor_pid']) != os.getsid(0)  # detached from our session
+    assert stat.S_IMODE(os.stat(async_dir).st_mode) == 0o700
+    paths = _jobs.job_paths(async_dir, jid)
+    # the output is in the sidecars while the job still blocks on the FIFO
+    deadline = time.monotonic() + 10
+    while os.path.getsize(paths.out) < 6 or os.path.getsize(paths.err) < 5:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert open(paths.out).read() == 'first\n'
+    assert open(paths.err).read() == 'oops\n'
+    release(fifo, b'it\n')
+    record = finished_record(async_dir, launched)
+    assert record['finished'] and record['started'] and record['ansible_job_id'] == jid
+    assert record['stdout'] == 'first\ngot it %s' % jid
+    assert record['stdout_lines'] == ['first', 'got it %s' % jid]
+    assert record['stderr'] == 'oops'
+    assert record['rc'] == 0 and not record['failed'] and record['changed']
+    assert record['asyncops']['state'] == 'succeeded'
+    assert record['asyncops']['ended_at'] >= record['asyncops']['started_at']
+    assert set(record['asyncops']['resources']) == {'cpu_user', 'cpu_system', 'max_rss_kb'}
+    for path in paths:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_launch_does_not_hold_the_callers_pipes(async_dir, tmp_path):
+    """The property that keeps a connection free: the launcher's stdout/stderr reach EOF while the job runs."""
+    script = textwrap.dedent('''
+        import json, sys
+        sys.path.insert(0, %r)
+        from ansible_collections.asyncops.jobs.plugins.module_utils import _supervisor as S
+        print(json.dumps(S.launch(S.JobSpec(argv=['sleep', '30'], time_limit=20, kill_grace=0), %r)))
+    ''' % (COLLECTIONS_ROOT, async_dir))
+    t0 = time.monotonic()
+    done = subprocess.run([sys.executable, '-c', script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          stdin=subprocess.PIPE, timeout=20, check=True)
+    spent = time.monotonic() - t0
+    launched = json.loads(done.stdout.decode())
+    assert spent < 10
+    record = record_of(async_dir, launched)
+    assert not _jobs.is_finished(record)
+    os.kill(launched['supervisor_pid'], signal.SIGTERM)
+    record = finished_record(async_dir, launched)
+    assert record['asyncops']['state'] == 'killed'
+
+
+def test_time_limit_term_grace_kill_with_grandchildren(async_dir):
+    spec = S.JobSpec(argv=['sh', '-c', 'trap "" TERM; sleep 30 & echo $!; sleep 30'], time_limit=0.5, kill_grace=0.4)
+    result = S.launch(spec, async_dir, wait=True)
+    ao = result['asyncops']
+    assert ao['state'] == 'timeout' and ao['reason'] == 'timeout'
+    assert ao['signal'] == 'SIGKILL' and ao['signals_sent'] == ['SIGTERM', 'SIGKILL']
+    assert result['rc'] == -9 and result['failed']
+    assert result['msg'] == ('the job exceeded its time limit of 0.5s: SIGTERM was sent to its process group, '
+                             'then SIGKILL after 0.4s')
+    overshoot = ao['ended_at'] - ao['started_at'] - ao['time_limit'] - ao['kill_grace']
+    assert -0.01 < overshoot < 0.5
+    grandchild = int(result['stdout'])
+    assert not alive(grandchild)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(ao['pgid'], 0)
+
+
+def test_time_limit_obeyed_is_immediate(async_dir):
+    result = S.launch(S.JobSpec(argv=['sleep', '30'], time_limit=0.3, kill_grace=5), async_dir, wait=True)
+    ao = result['asyncops']
+    assert ao['state'] == 'timeout' and ao['signal'] == 'SIGTERM' and ao['signals_sent'] == ['SIGTERM']
+    assert ao['ended_at'] - ao['started_at'] - 0.3 < 0.5
+
+
+@pytest.mark.skipif(not LINUX, reason='orphans are reaped by the subreaper on Linux')
+def test_processes_left_in_the_group_are_stopped(async_dir):
+    # the child ignores SIGTERM from birth (no race with the main process's exit)
+    spec = S.JobSpec(argv=['sh', '-c', 'trap "" TERM; sleep 30 & echo $!'], kill_grace=0.3)
+    result = S.launch(spec, async_dir, wait=True)
+    ao = result['asyncops']
+    assert ao['state'] == 'succeeded' and result['rc'] == 0
+    assert ao['signals_sent'] == ['SIGTERM', 'SIGKILL']
+    assert ao['ended_at'] - ao['started_at'] >= 0.3
+    assert not alive(int(result['stdout']))
+
+
+def test_stdin_env_chdir_and_output_limit(async_dir, tmp_path):
+    spec = S.JobSpec(argv=['sh', '-c', 'cat; echo "$FOO $(pwd)"; i=0; while [ $i -lt 300 ]; do echo line$i; i=$((i+1)); done'],
+                     stdin=b'fed\n', env={'FOO': 'bar'}, chdir=str(tmp_path), output_limit=200)
+    result = S.launch(spec, async_dir, wait=True, keep_record=True)
+    assert result['stdout_lines'][-1] == 'line299'
+    assert len(result['stdout']) <= 200
+    assert result['asyncops']['stdout_truncated'] > 1000
+    assert 'fed' not in result['stdout']
+    with open(result['asyncops']['stdout_file'], 'rb') as f:
+        assert len(f.read()) == 200
+    spec = S.JobSpec(argv=['sh', '-c', 'cat; echo "$FOO $(pwd)"'], stdin=b'x' * 200000, env={'FOO': 'bar'},
+                     chdir=str(tmp_path))
+    result = S.launch(spec, async_dir, wait=True)
+    assert result['stdout'] == 'x' * 200000 + 'bar %s' % tmp_path
+    assert result['asyncops']['record_removed']
+    assert not os.path.exists(result['asyncops']['stdout_file'])
+
+
+def test_progress_through_the_environment(async_dir):
+    script = ('test "$ASYNCOPS_PROGRESS_FILE" = "$(dirname "$ASYNCOPS_PROGRESS_FILE")/$ASYNCOPS_JOB_ID.progress" && '
+              'echo \'{"percent": 40, "message": "copying"}\' > "$ASYNCOPS_PROGRESS_FILE"')
+    result = S.launch(S.JobSpec(argv=['sh', '-c', script]), async_dir, wait=True, keep_record=True)
+    assert result['rc'] == 0
+    progress = _jobs.read_progress(result['asyncops']['progress_file'])
+    assert progress['percent'] == 40 and progress['message'] == 'copying'
+    assert result['asyncops']['progress_writer'] == 'job'
+    assert stat.S_IMODE(os.stat(result['asyncops']['progress_file']).st_mode) == 0o600
+
+
+def test_progress_regex_makes_the_supervisor_the_writer(async_dir):
+    spec = S.JobSpec(argv=['sh', '-c', 'echo "${ASYNCOPS_PROGRESS_FILE:-none}"; printf "10%%\\r55%%\\n" >&2; echo "100% done" >&2'],
+                     progress_regex=r'(?P<percent>\d+)%( (?P<message>\w+))?')
+    result = S.launch(spec, async_dir, wait=True, keep_record=True)
+    assert result['stdout_lines'][0] == 'none'
+    progress = _jobs.read_progress(result['asyncops']['progress_file'])
+    assert progress['percent'] == 100 and progress['message'] == 'done'
+    assert result['asyncops']['progress_writer'] == 'supervisor'
+
+
+def test_sigterm_to_the_supervisor_kills_the_job(async_dir):
+    launched = S.launch(S.JobSpec(argv=['sleep', '30'], kill_grace=0.5), async_dir)
+    os.kill(launched['supervisor_pid'], signal.SIGTERM)
+    record = finished_record(async_dir, launched)
+    ao = record['asyncops']
+    assert (ao['state'], ao['reason'], ao['signal']) == ('killed', 'killed', 'SIGTERM')
+    assert record['msg'] == 'the job was killed: its supervisor was asked to stop it (SIGTERM)'
+    assert not alive(launched['pid'])
+
+
+def test_sigusr1_then_the_killer_signals_the_group(async_dir):
+    launched = S.launch(S.JobSpec(argv=['sleep', '30']), async_dir)
+    os.kill(launched['supervisor_pid'], signal.SIGUSR1)
+    os.killpg(launched['pid'], signal.SIGTERM)
+    record = finished_record(async_dir, launched)
+    assert record['asyncops']['state'] == 'killed'
+    assert record['msg'] == 'the job was killed from outside (asyncops.jobs.async_status mode=kill)'
+
+
+def test_a_command_that_cannot_start_fails_the_launch_and_leaves_nothing(async_dir):
+    with pytest.raises(S.LaunchError) as e:
+        S.launch(S.JobSpec(argv=['/nonexistent/command']), async_dir)
+    assert 'No such file or directory' in e.value.msg
+    assert e.value.result['rc'] == 2
+    assert os.listdir(async_dir) == []
+    with pytest.raises(S.LaunchError):
+        S.launch(S.JobSpec(argv=['true'], chdir='/nonexistent/dir'), async_dir)
+    assert os.listdir(async_dir) == []
+
+
+def test_target_jobs_run_in_a_fork(async_dir):
+    def body():
+        return {'changed': True, 'seen': os.environ[_jobs.PROGRESS_ENV], 'pgid': os.getpgid(0), 'pid': os.getpid()}
+    result = S.launch(S.JobSpec(target=body, kind='download', base_result={'dest': '/x', 'url': 'u'}), async_dir,
+                      wait=True, keep_record=True)
+    assert result['changed'] and not result['failed']
+    assert result['seen'] == result['asyncops']['progress_file']
+    assert result['pgid'] == result['pid'] == result['asyncops']['pid']
+    assert result['dest'] == '/x' and result['asyncops']['kind'] == 'download'
+    assert 'stdout' not in result and 'cmd' not in result
+
+    def broken():
+        raise RuntimeError('boom')
+    result = S.launch(S.JobSpec(target=broken, kind='download'), async_dir, wait=True)
+    assert result['failed'] and result['msg'] == 'the job raised RuntimeError: boom'
+    assert result['asyncops']['state'] == 'failed'
+
+    def slow():
+        time.sleep(30)
+        return {}
+    result = S.launch(S.JobSpec(target=slow, kind='download', time_limit=0.3, base_result={'dest': '/y'}),
+                      async_dir, wait=True)
+    assert result['asyncops']['state'] == 'timeout' and result['failed']
+    assert result['dest'] == '/y' and 'time limit' in result['msg']
+
+
+def test_batch_runs_at_most_concurrency_at_once(async_dir):
+    specs = [S.JobSpec(argv=['sh', '-c', 'sleep 0.3; echo %d' % i], name='n%d' % i) for i in range(5)]
+    result = S.launch_batch(specs, async_dir, concurrency=2, wait=True, keep_record=True)
+    assert not result['failed'] and result['finished']
+    assert [j['name'] for j in result['jobs']] == ['n0', 'n1', 'n2', 'n3', 'n4']
+    assert [j['result']['stdout'] for j in result['jobs']] == ['0', '1', '2', '3', '4']
+    spans = [(j['result']['asyncops']['started_at'], j['result']['asyncops']['ended_at']) for j in result['jobs']]
+    for start, dummy in spans:
+        assert sum(1 for s, e in spans if s <= start < e) <= 2
+    assert [j['result']['asyncops']['batch']['index'] for j in result['jobs']] == list(range(5))
+    assert len(set(j['result']['asyncops']['supervisor_pid'] for j in result['jobs'])) == 5
+
+
+def test_batch_queued_jobs_are_recorded_and_killable(async_dir, fifo, tmp_path):
+    specs = [S.JobSpec(argv=['sh', '-c', 'read x < "%s"; echo $x' % fifo], name='first'),
+             S.JobSpec(argv=['touch', str(tmp_path / 'second')], name='second'),
+             S.JobSpec(argv=['touch', str(tmp_path / 'third')], name='third', creates=fifo)]
+    launched = S.launch_batch(specs, async_dir, concurrency=1)
+    assert launched['started'] and not launched['finished']
+    jids = launched['ansible_job_ids']
+    records = [_jobs.read_record(async_dir, jid) for jid in jids]
+    assert all(not _jobs.is_finished(r) for r in records)
+    assert [r['asyncops']['queued'] for r in records[1:]] == [True, True]
+    second = records[1]['asyncops']
+    assert second['pid'] is None and second['pgid'] is None
+    assert _jobs.job_processes_alive(records[1], jids[1])
+    os.kill(second['supervisor_pid'], signal.SIGTERM)
+    wait_gone(second['supervisor_pid'])
+    killed = _jobs.read_record(async_dir, jids[1])
+    assert killed['asyncops']['state'] == 'killed' and killed['asyncops']['never_started']
+    release(fifo, b'go\n')
+    wait_gone(launched['supervisor_pid'])
+    done = [_jobs.read_record(async_dir, jid) for jid in jids]
+    assert done[0]['stdout'] == 'go'
+    assert done[2]['asyncops']['reason'] == 'skipped' and done[2]['rc'] == 0
+    assert not (tmp_path / 'second').exists() and not (tmp_path / 'third').exists()
+
+
+def test_batch_runner_sigterm_stops_every_job(async_dir):
+    specs = [S.JobSpec(argv=['sleep', '30'], kill_grace=0.2) for dummy in range(3)]
+    launched = S.launch_batch(specs, async_dir, concurrency=2)
+    os.kill(launched['supervisor_pid'], signal.SIGTERM)
+    wait_gone(launched['supervisor_pid'])
+    states = [_jobs.read_record(async_dir, jid)['asyncops'] for jid in launched['ansible_job_ids']]
+    assert [s['state'] for s in states] == ['killed', 'killed', 'killed']
+    assert states[2].get('never_started')
+
+
+def test_daemon_is_detached(tmp_path):
+    def body(fd):
+        facts = {'sid': os.getsid(0), 'pid': os.getpid(), 'ppid': os.getppid(),
+                 'stdin': os.readlink('/proc/self/fd/0') if LINUX else os.devnull,
+                 'stdout': os.readlink('/proc/self/fd/1') if LINUX else os.devnull}
+        os.write(fd, (json.dumps(facts) + '\n').encode())
+        return 0
+    facts, handshake = S.daemonize(body, timeout=10)
+    handshake.close()
+    assert facts['sid'] != os.getsid(0) and facts['sid'] != facts['pid']
+    assert facts['ppid'] != os.getpid()
+    assert facts['stdin'] == os.devnull and facts['stdout'] == os.devnull
+
+
+def test_daemon_failure_is_reported():
+    def body(fd):
+        raise RuntimeError('cannot')
+    first, handshake = S.daemonize(body, timeout=10)
+    handshake.close()
+    assert first['ok'] is False and 'RuntimeError: cannot' in first['msg']
+
+    def silent(fd):
+        return 0
+    first, handshake = S.daemonize(silent, timeout=10)
+    handshake.close()
+    assert first['ok'] is False and 'did not report' in first['msg']

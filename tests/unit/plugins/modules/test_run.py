@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, asyncops.jobs developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of asyncops.jobs.run (plugins/modules/run.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import time
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
+from ansible_collections.asyncops.jobs.plugins.modules import run
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+    patch_module_args = None
+
+
+@contextlib.contextmanager
+def module_args(args):
+    if patch_module_args is not None:
+        with patch_module_args(args):
+            yield
+        return
+    old = basic._ANSIBLE_ARGS
+    basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+    try:
+        yield
+    finally:
+        basic._ANSIBLE_ARGS = old
+
+
+def call(capsys, **args):
+    """Run the module's main() and return its result."""
+    with module_args(args):
+        with pytest.raises(SystemExit):
+            run.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def wait_gone(pid, timeout=20.0):
+    if hasattr(os, 'pidfd_open'):
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return
+        try:
+            assert select.select([fd], [], [], timeout)[0]
+        finally:
+            os.close(fd)
+        return
+    deadline = time.monotonic() + timeout
+    while _jobs.process_start_time(pid) is not None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def async_dir(tmp_path):
+    return str(tmp_path / 'async')
+
+
+PARAMS = dict(cmd=None, argv=None, shell=None, executable=None, chdir=None, env=None, stdin=None,
+              stdin_add_newline=True, expand_argument_vars=True, creates=None, removes=None,
+              output_limit=1048576, progress_regex=None, time_limit=None, kill_grace=5.0)
+
+
+# ---------------------------------------------------------------- building the job
+
+def test_build_spec_cmd_is_split_and_expanded(monkeypatch):
+    monkeypatch.setenv('ASYNCOPS_T', 'value')
+    spec = run.build_spec(dict(PARAMS, cmd="echo '$ASYNCOPS_T a' ~/x"))
+    assert spec.argv == ['echo', 'value a', os.path.expanduser('~/x')]
+    assert spec.cmd == spec.argv
+    spec = run.build_spec(dict(PARAMS, cmd='echo $ASYNCOPS_T', expand_argument_vars=False))
+    assert spec.argv == ['echo', '$ASYNCOPS_T']
+
+
+def test_build_spec_argv_shell_and_stdin():
+    spec = run.build_spec(dict(PARAMS, argv=['printf', '%s', 'a b'], stdin='in'))
+    assert spec.argv == ['printf', '%s', 'a b']
+    assert spec.stdin == b'in\n'
+    spec = run.build_spec(dict(PARAMS, shell='echo hi | cat', executable='/bin/bash', stdin='x',
+                               stdin_add_newline=False))
+    assert spec.argv == ['/bin/bash', '-c', 'echo hi | cat']
+    assert spec.cmd == 'echo hi | cat'
+    assert spec.stdin == b'x'
+    with pytest.raises(ValueError, match='cannot split'):
+        run.build_spec(dict(PARAMS, cmd='echo "unclosed'))
+    with pytest.raises(ValueError, match='empty'):
+        run.build_spec(dict(PARAMS, cmd='  '))
+
+
+def test_build_spec_batch_item_inherits():
+    params = dict(PARAMS, env={'A': 1, 'B': 'top'}, chdir='/tmp', time_limit=10.0, kill_grace=2.0, output_limit=50,
+                  executable='/bin/bash')
+    item = dict(name=None, cmd=None, argv=None, shell='echo $A', chdir=None, env={'B': 'item'}, stdin=None,
+                creates='/x', removes=None, time_limit=None, kill_grace=0.5, output_limit=None, progress_regex=None)
+    spec = run.build_spec(params, item)
+    assert spec.argv == ['/bin/bash', '-c', 'echo $A']
+    assert spec.env == {'A': '1', 'B': 'item'}
+    assert spec.chdir == '/tmp'
+    assert (spec.time_limit, spec.kill_grace, spec.output_limit) == (10.0, 0.5, 50)
+    assert spec.creates == '/x'
+    assert spec.name == 'echo $A'
+
+
+# ---------------------------------------------------------------- the module
+
+def test_check_mode_starts_nothing(capsys, async_dir, tmp_path):
+    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), _async_dir=async_dir, _ansible_check_mode=True)
+    assert result['changed'] and 'ansible_job_id' not in result
+    assert result['msg'] == 'would start the job: touch %s' % (tmp_path / 'x')
+    assert not os.path.exists(str(tmp_path / 'x')) and not os.path.exists(async_dir)
+
+
+def test_creates_skips_with_a_finished_record(capsys, async_dir, tmp_path):
+    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), creates=str(tmp_path), _async_dir=async_dir)
+    assert not result['changed'] and result['finished'] and result['rc'] == 0
+    assert result['msg'] == "Did not run command since '%s' exists" % tmp_path
+    record = _jobs.read_record(async_dir, result['ansible_job_id'])
+    assert _jobs.is_finished(record) and _jobs.record_state(record) == 'succeeded'
+    assert record['asyncops']['reason'] == 'skipped'
+    result = call(capsys, cmd='true', removes=str(tmp_path / 'none'), wait=True, _async_dir=async_dir)
+    assert not result['changed'] and 'ansible_job_id' not in result
+
+
+def test_launch_and_collect(capsys, async_dir):
+    result = call(capsys, shell='echo "$FOO"', env={'FOO': 'bar'}, timeout=30, _async_dir=async_dir)
+    assert result['changed'] and result['started'] and not result['finished']
+    assert result['results_file'] == os.path.join(async_dir, result['ansible_job_id'])
+    wait_gone(result['supervisor_pid'])
+    record = _jobs.read_record(async_dir, result['ansible_job_id'])
+    assert record['stdout'] == 'bar' and record['asyncops']['time_limit'] == 30.0
+
+
+def test_wait_returns_the_command_result(capsys, async_dir):
+    result = call(capsys, argv=['sh', '-c', 'echo out; echo err >&2; exit 4'], wait=True, _async_dir=async_dir)
+    assert result['failed'] and result['rc'] == 4 and result['msg'] == 'non-zero return code'
+    assert result['stdout'] == 'out' and result['stderr'] == 'err'
+    assert 'ansible_job_id' not in result and os.listdir(async_dir) == []
+    result = call(capsys, cmd='sleep 5', timeout=0.2, kill_grace=0, wait=True, keep_record=True,
+                  _async_dir=async_dir)
+    assert result['failed'] and result['asyncops']['state'] == 'timeout'
+    assert os.path.exists(result['results_file'])
+
+
+def test_command_not_found(capsys, async_dir):
+    result = call(capsys, cmd='/nonexistent/asyncops', _async_dir=async_dir)
+    assert result['failed'] and result['rc'] == 2 and 'No such file' in result['msg']
+
+
+def test_bad_progress_regex_and_exclusive_options(capsys, async_dir):
+    result = call(capsys, cmd='true', progress_regex='(?P<x>1)', _async_dir=async_dir)
+    assert result['failed'] and 'named group percent' in result['msg']
+    result = call(capsys, cmd='true', argv=['true'], _async_dir=async_dir)
+    assert result['failed'] and 'mutually exclusive' in result['msg']
+    result = call(capsys, _async_dir=async_dir)
+    assert result['failed'] and 'one of the following is required' in result['msg']
+    result = call(capsys, batch=[{'cmd': 'true', 'shell': 'true'}], _async_dir=async_dir)
+    assert result['failed'] and 'mutually exclusive' in result['msg']
+
+
+def test_batch(capsys, async_dir):
+    result = call(capsys, batch=[{'name': 'a', 'cmd': 'echo a'}, {'argv': ['echo', 'b'], 'timeout': 5}],
+                  concurrency=1, _async_dir=async_dir)
+    assert result['changed'] and result['concurrency'] == 1
+    assert [j['name'] for j in result['jobs']] == ['a', 'echo b']
+    assert result['ansible_job_ids'] == [j['ansible_job_id'] for j in result['jobs']]
+    wait_gone(result['supervisor_pid'])
+    records = [_jobs.read_record(async_dir, jid) for jid in result['ansible_job_ids']]
+    assert [r['stdout'] for r in records] == ['a', 'b']
+    assert records[1]['asyncops']['time_limit'] == 5.0
+    result = call(capsys, batch=[{'cmd': 'true'}, {'cmd': 'false'}], wait=True, _async_dir=async_dir)
+    assert result['failed'] and result['msg'] == '1 of 2 jobs failed: false'
+    assert [j['result']['rc'] for j in result['jobs']] == [0, 1]
+    result = call(capsys, batch=[{'cmd': 'true'}], _ansible_check_mode=True, _async_dir=async_dir)
+    assert result['changed'] and result['jobs'] == [{'name': 'true', 'cmd': ['true']}]
