@@ -77,14 +77,14 @@ asyncops_venv() {
         "$ASYNCOPS_ROOT/tests/requirements/tools.txt"
 }
 
-# asyncops_stage TMPDIR: copy the work tree (uncommitted changes included) to
-# TMPDIR/ansible_collections/asyncops/jobs, where ansible-test wants it, and
-# print that path.
+# asyncops_stage DIR [SRC]: copy the work tree (uncommitted changes included),
+# or the tree SRC, to DIR/ansible_collections/asyncops/jobs, where ansible-test
+# wants it, and print that path.
 asyncops_stage() {
-    local dest=$1/ansible_collections/asyncops/jobs
+    local dest=$1/ansible_collections/asyncops/jobs src=${2:-$ASYNCOPS_ROOT}
     rm -rf "$dest"
     mkdir -p "$dest"
-    tar -C "$ASYNCOPS_ROOT" -cf - \
+    tar -C "$src" -cf - \
         --exclude=./.git --exclude='./.venv*' --exclude=./.cache \
         --exclude=./tests/output --exclude=./tests/integration/inventory \
         --exclude=./benchmarks/results --exclude=./scripts/.state \

@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, asyncops.jobs developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Action plugin of asyncops.jobs.async_status.
+
+One round trip per call: the async dir goes to the module unexpanded (the
+module expands ``~`` on the target for the user it runs as), the options are
+checked here against the same spec the module uses, and ``query`` runs here,
+on the controller, over the jobs the module returns.
+
+A task ``environment`` entry ``ANSIBLE_ASYNC_DIR`` (how cores before 2.8 set
+the job directory) reaches the module in its environment, and the module
+searches that directory after the one of the shell option.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
+
+from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
+from ansible_collections.asyncops.jobs.plugins.module_utils import _status
+from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import unexpanded_async_dir
+
+try:
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+    HAS_JMESPATH = True
+except ImportError:  # pragma: no cover - depends on the controller
+    jmespath = None
+    JMESPathError = Exception
+    HAS_JMESPATH = False
+
+MODULE = 'asyncops.jobs.async_status'
+
+
+class QueryError(Exception):
+    pass
+
+
+def compile_query(expression):
+    """Compile a JMESPath expression or fail with a message that says what to do."""
+    if not HAS_JMESPATH:
+        raise QueryError("%s: the option 'query' needs the Python library jmespath on the controller "
+                         "(pip install jmespath, in the Python that runs ansible)" % MODULE)
+    try:
+        return jmespath.compile(expression)
+    except JMESPathError as e:
+        raise QueryError('%s: invalid JMESPath query %r: %s' % (MODULE, expression, e)) from None
+
+
+def apply_query(compiled, expression, jobs):
+    # JMESPath checks types by name: give it plain JSON types, not the controller's tagged ones
+    data = json.loads(json.dumps(jobs, default=str))
+    try:
+        return compiled.search(data)
+    except JMESPathError as e:
+        raise QueryError('%s: JMESPath query %r failed on the jobs: %s' % (MODULE, expression, e)) from None
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+
+        # Failures found here are returned, not raised, so that failed_when and ignore_errors apply to them
+        try:
+            dummy, args = self.validate_argument_spec(
+                argument_spec=_status.ARGUMENT_SPEC,
+                mutually_exclusive=_status.MUTUALLY_EXCLUSIVE,
+                required_if=_status.REQUIRED_IF,
+            )
+        except AnsibleActionFail as e:
+            result.update(failed=True, msg=to_text(getattr(e, 'message', None) or e))
+            return result
+        mode = args['mode']
+        single = mode in _status.JOB_MODES and args.get('jids') is None
+
+        if mode in _status.JOB_MODES:
+            # refused here already, with the module's message: a NUL, for one, would not even reach the
+            # module's code (AnsibleModule fails to log its arguments to syslog first)
+            for jid in ([args['jid']] if args.get('jid') is not None else []) + list(args.get('jids') or []):
+                try:
+                    _jobs.validate_jid(jid)
+                except _jobs.InvalidJid as e:
+                    result.update(failed=True, msg='%s: %s' % (MODULE, e.msg))
+                    return result
+
+        query = args.get('query')
+        compiled = None
+        if query is not None:
+            if single or mode == _status.PRUNE:
+                result.update(failed=True, msg="%s: 'query' applies to the jobs of mode=list and of jids; this task "
+                                               "has %s" % (MODULE, 'mode=prune' if mode == _status.PRUNE else 'one jid'))
+                return result
+            try:
+                compiled = compile_query(query)
+            except QueryError as e:
+                result.update(failed=True, msg=str(e))
+                return result
+
+        if single:
+            # the built-in's return shape
+            result['started'] = result['finished'] = False
+            result['stdout'] = result['stderr'] = ''
+            result['stdout_lines'] = result['stderr_lines'] = []
+
+        # only what the task gave (the module checks the spec again and sets the defaults itself)
+        module_args = dict((k, v) for k, v in self._task.args.items() if k != 'query')
+        module_args['_async_dir'] = unexpanded_async_dir(self)
+
+        result = merge_hash(result, self._execute_module(module_name=MODULE, module_args=module_args,
+                                                         task_vars=task_vars))
+
+        # started/finished were ints once; the finished/started tests want bools
+        for key in ('started', 'finished'):
+            if key in result:
+                result[key] = bool(result[key])
+
+        if compiled is not None and isinstance(result.get('jobs'), list):
+            try:
+                result['query_result'] = apply_query(compiled, query, result['jobs'])
+            except QueryError as e:
+                result.update(failed=True, msg=str(e))
+        return result

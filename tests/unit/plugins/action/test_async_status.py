@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, asyncops.jobs developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of the action plugin asyncops.jobs.async_status (controller side)."""
+
+from __future__ import annotations
+
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.asyncops.jobs.plugins.action import async_status as action_mod
+
+RUNNING = {'started': True, 'finished': False, 'ansible_job_id': 'j1.2', 'state': 'running', 'elapsed': 1.0,
+           'results_file': '/root/.ansible_async/j1.2'}
+JOBS = [
+    {'ansible_job_id': 'j1.1', 'state': 'running', 'elapsed': 900.5},
+    {'ansible_job_id': 'j1.2', 'state': 'running', 'elapsed': 12.0},
+    {'ansible_job_id': 'j1.3', 'state': 'failed', 'elapsed': 700.0},
+]
+
+
+def make_action(args, module_result=None, async_dir='~/.my_async', check_mode=False):
+    task = MagicMock()
+    task.args = dict(args)
+    task.async_val = 0
+    task.check_mode = check_mode
+    task.action = 'asyncops.jobs.async_status'
+    task.environment = []
+    connection = MagicMock()
+    connection._shell.tmpdir = None
+    options = {'async_dir': async_dir}
+    connection._shell.get_option.side_effect = lambda name: options[name]
+    action = action_mod.ActionModule(task, connection, MagicMock(), MagicMock(), MagicMock(), MagicMock())
+    action._load_name = 'asyncops.jobs.async_status'  # set by the plugin loader
+    action._execute_module = MagicMock(return_value=dict(module_result or {}))
+    # every extra remote call would be a round trip more than the one module run
+    action._remote_expand_user = MagicMock(side_effect=AssertionError('_remote_expand_user called'))
+    action._low_level_execute_command = MagicMock(side_effect=AssertionError('extra remote command'))
+    action._make_tmp_path = MagicMock(side_effect=AssertionError('temp dir made'))
+    return action
+
+
+def module_args(action):
+    assert action._execute_module.call_count == 1
+    kwargs = action._execute_module.call_args.kwargs
+    assert kwargs['module_name'] == 'asyncops.jobs.async_status'
+    return kwargs['module_args']
+
+
+def test_status_is_one_module_run_with_the_unexpanded_async_dir():
+    action = make_action({'jid': 'j1.2'}, RUNNING)
+    result = action.run(task_vars={})
+    assert module_args(action) == {'jid': 'j1.2', '_async_dir': '~/.my_async'}
+    assert result['started'] is True and result['finished'] is False and result['state'] == 'running'
+    # the built-in's defaults
+    assert (result['stdout'], result['stderr'], result['stdout_lines'], result['stderr_lines']) == ('', '', [], [])
+
+
+def test_default_async_dir():
+    action = make_action({'jid': 'j1.2'}, RUNNING)
+    action._connection._shell.get_option.side_effect = KeyError('async_dir')
+    action.run(task_vars={})
+    assert module_args(action)['_async_dir'] == '~/.ansible_async'
+
+
+def test_started_and_finished_become_bools():
+    action = make_action({'jid': 'j1.2'}, {'started': 1, 'finished': 0, 'ansible_job_id': 'j1.2'})
+    result = action.run(task_vars={})
+    assert result['started'] is True and result['finished'] is False
+
+
+def test_job_result_keys_win_over_defaults():
+    done = {'started': True, 'finished': True, 'stdout': 'out', 'stdout_lines': ['out'], 'rc': 0, 'state': 'succeeded'}
+    result = make_action({'jid': 'j1.2'}, done).run(task_vars={})
+    assert result['stdout'] == 'out' and result['stdout_lines'] == ['out'] and result['stderr'] == ''
+
+
+def test_query_runs_on_the_controller_and_is_not_sent():
+    action = make_action({'mode': 'list', 'query': "[?state=='running' && elapsed > `600`].ansible_job_id"},
+                         {'jobs': JOBS, 'changed': False})
+    result = action.run(task_vars={})
+    assert 'query' not in module_args(action)
+    assert result['query_result'] == ['j1.1']
+    assert 'stdout' not in result  # the built-in's shape is for one job
+
+
+def test_query_on_many_jobs():
+    action = make_action({'jids': ['j1.1', 'j1.2'], 'mode': 'wait', 'query': 'length([])'},
+                         {'jobs': JOBS[:2], 'summary': {}})
+    assert action.run(task_vars={})['query_result'] == 2
+
+
+@pytest.mark.parametrize('query, match', [
+    ('[?state==', 'invalid JMESPath query'),
+    ('[].elapsed | sum(@) | abs(@) | length(@)', 'failed on the jobs'),
+])
+def test_bad_query_is_a_clear_failure(query, match):
+    action = make_action({'mode': 'list', 'query': query}, {'jobs': JOBS})
+    result = action.run(task_vars={})
+    assert result['failed'] is True and match in result['msg']
+
+
+def test_bad_query_fails_before_anything_runs():
+    action = make_action({'mode': 'list', 'query': '[?'}, {'jobs': JOBS})
+    assert action.run(task_vars={})['failed'] is True
+    assert action._execute_module.call_count == 0
+
+
+def test_missing_jmespath_is_a_clear_failure(monkeypatch):
+    monkeypatch.setattr(action_mod, 'HAS_JMESPATH', False)
+    action = make_action({'mode': 'list', 'query': '[]'}, {'jobs': JOBS})
+    result = action.run(task_vars={})
+    assert result['failed'] is True and 'needs the Python library jmespath' in result['msg']
+    assert action._execute_module.call_count == 0
+
+
+@pytest.mark.parametrize('args', [{'jid': 'j1.2', 'query': '@'}, {'mode': 'prune', 'max_age': 5, 'query': '@'}])
+def test_query_needs_a_jobs_list(args):
+    result = make_action(args).run(task_vars={})
+    assert result['failed'] is True and "'query' applies to the jobs" in result['msg']
+
+
+@pytest.mark.parametrize('args', [
+    {'jid': 'j1.2', 'jids': ['j1.2']},
+    {'mode': 'wait'},
+    {'mode': 'prune'},
+    {'jid': 'j1.2', 'bogus': 1},
+    {'jid': 'j1.2', 'timeout': 'soon'},
+])
+def test_options_are_checked_on_the_controller(args):
+    action = make_action(args)
+    result = action.run(task_vars={})
+    assert result['failed'] is True and result['msg']
+    assert action._execute_module.call_count == 0
+
+
+def test_only_the_given_options_are_sent():
+    action = make_action({'jids': ['j1.1'], 'mode': 'wait', 'timeout': 5}, {'jobs': []})
+    action.run(task_vars={})
+    assert module_args(action) == {'jids': ['j1.1'], 'mode': 'wait', 'timeout': 5, '_async_dir': '~/.my_async'}
+
+
+def test_check_mode_is_passed_through():
+    action = make_action({'jid': 'j1.2', 'mode': 'kill'}, RUNNING, check_mode=True)
+    action.run(task_vars={})
+    assert action._execute_module.call_count == 1
+
+
+def test_async_is_refused():
+    action = make_action({'jid': 'j1.2'}, RUNNING)
+    action._task.async_val = 10
+    with pytest.raises(AnsibleActionFail, match='does not support async'):
+        action.run(task_vars={})
+
+
+def test_spec_is_the_modules():
+    from ansible_collections.asyncops.jobs.plugins.module_utils import _status
+    assert action_mod._status.ARGUMENT_SPEC is _status.ARGUMENT_SPEC
+
+
+@pytest.mark.parametrize('args', [
+    {'jid': '../f', 'mode': 'cleanup'},
+    {'jid': 'j1.2\x00'},
+    {'jids': ['j1.2', 'j1.2/../../x'], 'mode': 'wait'},
+])
+def test_bad_job_ids_are_refused_before_the_target_is_touched(args):
+    action = make_action(args)
+    result = action.run(task_vars={})
+    assert result['failed'] is True and 'invalid job id' in result['msg']
+    assert action._execute_module.call_count == 0

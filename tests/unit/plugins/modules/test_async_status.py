@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, asyncops.jobs developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of the module asyncops.jobs.async_status: options in, one JSON result out."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+
+import pytest
+
+from ansible_collections.asyncops.jobs.plugins.modules import async_status
+
+try:  # ansible-core 2.19+
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core 2.17, 2.18
+    from unittest import mock
+
+    from ansible.module_utils import basic
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        data = json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}).encode()
+        with mock.patch.object(basic, '_ANSIBLE_ARGS', data):
+            yield
+
+
+def call(capsys, **args):
+    """Run the module; return (exit code, result)."""
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as e:
+            async_status.main()
+    out = capsys.readouterr().out
+    return e.value.code, json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def adir(tmp_path):
+    d = tmp_path / 'async'
+    d.mkdir()
+    return str(d)
+
+
+def write(adir, jid, obj):
+    with open(os.path.join(adir, jid), 'w') as f:
+        json.dump(obj, f)
+
+
+def test_status_of_a_finished_job_prints_the_job_result(capsys, adir):
+    record = {'rc': 0, 'changed': True, 'stdout': 'hello', 'path': '/nonexistent/x',
+              'warnings': ['a warning of the job'], 'ansible_job_id': 'j1.2'}
+    write(adir, 'j1.2', record)
+    code, result = call(capsys, jid='j1.2', _async_dir=adir)
+    assert code == 0
+    for key, value in record.items():
+        assert result[key] == value  # as the job wrote it: no re-processing of warnings or path
+    assert (result['started'], result['finished'], result['state']) == (True, True, 'succeeded')
+    assert result['results_file'] == os.path.join(adir, 'j1.2')
+    assert 'invocation' not in result
+
+
+def test_a_failed_job_fails_the_task(capsys, adir):
+    write(adir, 'j1.2', {'rc': 3, 'failed': True, 'msg': 'boom'})
+    code, result = call(capsys, jid='j1.2', _async_dir=adir)
+    assert result['failed'] is True and result['msg'] == 'boom' and result['state'] == 'failed'
+    code, result = call(capsys, jid='j1.2', _async_dir=adir, fail_on_job_failure=False)
+    assert result['failed'] is False and result['state'] == 'failed'
+
+
+def test_unknown_job(capsys, adir):
+    code, result = call(capsys, jid='j1.2', _async_dir=adir)
+    assert code == 1 and result['failed'] is True and result['msg'] == 'could not find job'
+    assert result['started'] is True and result['finished'] is True and result['ansible_job_id'] == 'j1.2'
+
+
+def test_traversal_jid_is_refused(capsys, tmp_path, adir):
+    canary = tmp_path / 'f'
+    canary.write_text('x')
+    code, result = call(capsys, jid='../f', mode='cleanup', _async_dir=adir)
+    assert code == 1 and 'invalid job id' in result['msg'] and canary.exists()
+
+
+@pytest.mark.parametrize('args, match', [
+    ({'jid': 'j1.2', 'jids': ['j1.2']}, 'mutually exclusive'),
+    ({'mode': 'status'}, 'jid, jids'),
+    ({'mode': 'prune'}, 'max_age'),
+    ({'mode': 'wait', 'jid': 'j1.2', 'wait_for': 'some'}, 'wait_for'),
+    ({'mode': 'list', 'state': ['gone']}, 'state'),
+    ({'mode': 'explode'}, 'mode'),
+    ({'jid': 'j1.2', 'grace': -1}, 'grace must not be negative'),
+])
+def test_option_errors(capsys, adir, args, match):
+    code, result = call(capsys, _async_dir=adir, **args)
+    assert code == 1 and match in result['msg']
+
+
+def test_list_and_prune_use_exit_json(capsys, adir):
+    write(adir, 'j1.2', {'rc': 0})
+    code, result = call(capsys, mode='list', _async_dir=adir)
+    assert code == 0 and [j['ansible_job_id'] for j in result['jobs']] == ['j1.2']
+    assert result['changed'] is False
+    code, result = call(capsys, mode='prune', max_age='0s', _async_dir=adir, _ansible_check_mode=True)
+    assert code == 0 and result['removed'] == ['j1.2'] and result['changed'] is True
+    assert os.path.exists(os.path.join(adir, 'j1.2'))  # check mode
+    code, result = call(capsys, mode='prune', max_age=0, _async_dir=adir)
+    assert result['removed'] == ['j1.2'] and not os.path.exists(os.path.join(adir, 'j1.2'))
+
+
+def test_cleanup_in_check_mode_changes_nothing(capsys, adir):
+    write(adir, 'j1.2', {'rc': 0})
+    code, result = call(capsys, jid='j1.2', mode='cleanup', _async_dir=adir, _ansible_check_mode=True)
+    assert code == 0 and result['changed'] is True and result['erased'] == os.path.join(adir, 'j1.2')
+    assert os.path.exists(os.path.join(adir, 'j1.2'))
+    code, result = call(capsys, jid='j1.2', mode='cleanup', _async_dir=adir)
+    assert not os.path.exists(os.path.join(adir, 'j1.2'))
+
+
+def test_many_jobs(capsys, adir):
+    write(adir, 'j1.1', {'rc': 0})
+    write(adir, 'j1.2', {'rc': 1, 'failed': True})
+    code, result = call(capsys, jids=['j1.1', 'j1.2'], _async_dir=adir)
+    assert result['failed'] is True and result['summary']['failed'] == 1 and result['summary']['total'] == 2
+    code, result = call(capsys, jids=['j1.1', 'j1.2'], mode='wait', timeout=1, _async_dir=adir,
+                        fail_on_job_failure=False)
+    assert 'failed' not in result and result['finished'] is True and result['waited'] < 1
+
+
+def test_async_dir_from_the_environment_without_the_action(capsys, adir, monkeypatch):
+    """Run under the built-in wrapper (no _async_dir): $ANSIBLE_ASYNC_DIR, as core's modules do."""
+    write(adir, 'j1.2', {'rc': 0})
+    monkeypatch.setenv('ANSIBLE_ASYNC_DIR', adir)
+    code, result = call(capsys, jid='j1.2')
+    assert code == 0 and result['results_file'] == os.path.join(adir, 'j1.2')
