@@ -69,7 +69,7 @@ has_unit_tests() {
 
 molecule_scenarios() {
     local f
-    for f in "$ROOT"/extensions/molecule/*/molecule.yml; do
+    for f in "$MAIN_COLL"/extensions/molecule/*/molecule.yml; do
         [[ -f $f ]] && basename "$(dirname "$f")"
     done
 }
@@ -120,7 +120,7 @@ step_build() {
     # run from outside the source tree so that nothing but the installed copy
     # can resolve asyncops.jobs.*
     mkdir -p "$smoke"
-    cp "$ROOT/tests/build/smoke.yml" "$ROOT/tests/build/ansible.cfg" "$smoke/"
+    cp "$MAIN_COLL/tests/build/smoke.yml" "$MAIN_COLL/tests/build/ansible.cfg" "$smoke/"
     cd "$smoke"
     ANSIBLE_CONFIG=$smoke/ansible.cfg ANSIBLE_COLLECTIONS_PATH=$collections ansible-playbook smoke.yml
 }
@@ -202,11 +202,24 @@ run_step() {
     start=$SECONDS
     set +e
     # 9>&-: what a test leaves running must not hold the run lock
-    timeout --kill-after=30 "$limit" "$SELF" __step "$@" 9>&- 2>&1 | tee "$log" | grep --line-buffered -v -e "$NOISE"
+    timeout --kill-after=30 "$limit" "$SELF" __step "$@" 9>&- 2>&1 | log_lines "$log"
     rc=${PIPESTATUS[0]}
     set -e
     LAST_RC=$rc
     record "$name" "$rc" $((SECONDS - start))
+}
+
+# log_lines FILE: copy stdin to FILE with the time before each line, and to
+# stdout without the pip noise of this machine's pip.conf
+log_lines() {
+    local line now
+    exec 3>"$1"
+    while IFS= read -r line || [[ -n $line ]]; do
+        printf -v now '%(%H:%M:%S)T' -1
+        printf '%s %s\n' "$now" "$line" >&3
+        [[ $line =~ $NOISE ]] || printf '%s\n' "$line"
+    done
+    exec 3>&-
 }
 
 skip_step() {

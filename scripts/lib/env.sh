@@ -73,24 +73,33 @@ asyncops_make_venv() {
 
 # The main tool venv: .venv in the repo root with tests/requirements/tools.txt.
 asyncops_venv() {
-    asyncops_make_venv "$ASYNCOPS_ROOT/.venv" "$(asyncops_controller_python)" \
-        "$ASYNCOPS_ROOT/tests/requirements/tools.txt"
+    local python
+    python=$(asyncops_controller_python) || return 1
+    asyncops_make_venv "$ASYNCOPS_ROOT/.venv" "$python" "$ASYNCOPS_ROOT/tests/requirements/tools.txt"
 }
 
-# asyncops_stage DIR [SRC]: copy the work tree (uncommitted changes included),
-# or the tree SRC, to DIR/ansible_collections/asyncops/jobs, where ansible-test
-# wants it, and print that path.
+# asyncops_stage DIR [SRC]: copy the work tree (uncommitted and untracked
+# files included, ignored ones not), or the tree SRC, to
+# DIR/ansible_collections/asyncops/jobs, where ansible-test wants it, and
+# print that path.
 asyncops_stage() {
     local dest=$1/ansible_collections/asyncops/jobs src=${2:-$ASYNCOPS_ROOT}
     rm -rf "$dest"
     mkdir -p "$dest"
-    tar -C "$src" -cf - \
-        --exclude=./.git --exclude='./.venv*' --exclude=./.cache \
-        --exclude=./tests/output --exclude=./tests/integration/inventory \
-        --exclude=./benchmarks/results --exclude=./scripts/.state \
-        --exclude='./asyncops-jobs-*.tar.gz' \
-        --exclude=__pycache__ --exclude=.pytest_cache --exclude='*.pyc' \
-        . | tar -C "$dest" -xf -
+    if [[ -e $src/.git ]] && command -v git >/dev/null; then
+        # what a fresh clone plus the uncommitted work would hold
+        git -C "$src" ls-files -z --cached --others --exclude-standard |
+            tar -C "$src" --null --files-from=- --ignore-failed-read -cf - 2>/dev/null |
+            tar -C "$dest" -xf -
+    else
+        tar -C "$src" -cf - \
+            --exclude=./.git --exclude='./.venv*' --exclude=./.cache \
+            --exclude=./tests/output --exclude=./tests/integration/inventory \
+            --exclude=./benchmarks/results --exclude=./scripts/.state \
+            --exclude='./asyncops-jobs-*.tar.gz' \
+            --exclude=__pycache__ --exclude=.pytest_cache --exclude='*.pyc' \
+            . | tar -C "$dest" -xf -
+    fi
     printf '%s\n' "$dest"
 }
 
@@ -149,26 +158,30 @@ PY
     for pkg in $pkgs; do
         [[ $pkg == pip==* ]] || continue
         version=${pkg#pip==}
+        # replaced atomically: another ansible-test may be reading it
         sed -e "s|@WHEELS@|$wheels|" -e "s|@PIP_VERSION@|$version|" \
-            "$ASYNCOPS_ROOT/scripts/lib/get_pip_offline.py" >"$cache/get_pip_${version//./_}.py"
+            "$ASYNCOPS_ROOT/scripts/lib/get_pip_offline.py" >"$cache/get_pip.$$.tmp"
+        mv -f "$cache/get_pip.$$.tmp" "$cache/get_pip_${version//./_}.py"
     done
 }
 
 # asyncops_apt_ensure PKG...: install the Debian packages that are missing
-# (apt-get update at most once per shell).
+# (apt-get update first, only when something is missing).
 asyncops_apt_ensure() {
-    local pkg missing=()
+    local pkg missing=() sudo=() log
     for pkg in "$@"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
     done
     ((${#missing[@]})) || return 0
     command -v apt-get >/dev/null || asyncops_die "missing packages ${missing[*]} and no apt-get"
-    local sudo=()
     ((EUID == 0)) || sudo=(sudo)
     asyncops_log "installing ${missing[*]}"
-    if [[ -z ${ASYNCOPS_APT_UPDATED:-} ]]; then
-        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -qq >&2
-        ASYNCOPS_APT_UPDATED=1
+    log=$(mktemp)
+    if ! { "${sudo[@]}" apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        asyncops_die "could not install ${missing[*]}"
     fi
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    rm -f "$log"
 }
