@@ -1,0 +1,832 @@
+# Copyright (c) 2026, asyncops.jobs developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The seven scenarios of benchmarks/run. Each runs both sides per round and
+turns what it measured into report rows (see report.Row)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+from collections import defaultdict
+
+from harness import TARGET_PYTHON, executions, log
+from report import (Row, all_of, at_most, equals, fmt_value, ratio_at_least, ratio_at_most)
+
+PREFIX = {'local': 'l', 'ssh': 's', 'pipe': 'p'}
+CONN_LABEL = {'local': 'local', 'ssh': 'ssh', 'pipe': 'ssh+pipelining'}
+SIDES = ('builtin', 'asyncops')
+
+
+def read_float(path):
+    try:
+        return float(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+class Context:
+    """What the scenarios share: the harness, the options and the plan."""
+
+    def __init__(self, ws, ansible, ssh, sides, quick, rounds):
+        self.ws = ws
+        self.ansible = ansible
+        self.ssh = ssh
+        self.sides = sides
+        self.quick = quick
+        self.rounds = rounds
+
+    def order(self, r):
+        """The sides of round r, alternating which goes first."""
+        sides = list(SIDES) if r % 2 == 0 else list(reversed(SIDES))
+        return [s for s in sides if s in self.sides]
+
+    @property
+    def use_asyncops(self):
+        return 'asyncops' in self.sides
+
+    def conns(self, wanted):
+        return [c for c in wanted if c == 'local' or self.ssh is not None]
+
+    def host(self, conn, name, counting=False, **hostvars):
+        hname = '%s_%s' % (PREFIX[conn], name)
+        hv = self.local_vars() if conn == 'local' else self.ssh.host_vars(conn == 'pipe')
+        hv['ansible_python_interpreter'] = self.ws.counting_interpreter(hname) if counting else TARGET_PYTHON
+        hv.update(hostvars)
+        return hname, hv
+
+    def local_vars(self):
+        # a private job directory: root's real ~/.ansible_async may be in use by other runs on this machine.
+        # Absolute, because core's async_status expands ~ with the passwd entry (/root) while its wrapper
+        # uses $HOME. (An absolute path also spares the built-in status its `echo ~` round trip.)
+        return {'ansible_connection': 'local', 'ansible_async_dir': str(self.ws.home / '.ansible_async')}
+
+    def reset(self):
+        """No job records or temp files of earlier runs (local HOME and the SSH user's home)."""
+        for sub in ('.ansible_async', '.ansible/tmp'):
+            shutil.rmtree(self.ws.home / sub, ignore_errors=True)
+        if self.ssh is not None:
+            self.ssh.reset()
+        self.ws.clear_counts()
+
+
+class Scenario:
+    key = ''
+    number = 0
+    title = ''
+    a_name, b_name, ratio_name = 'built-in', 'asyncops.jobs', 'built-in / asyncops'
+    needs_ssh = False
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.errors = []
+
+    def rounds(self):
+        """The rounds this scenario runs in (a cap keeps the whole run under its time budget)."""
+        return list(range(self.ctx.rounds))
+
+    def run_round(self, r):
+        raise NotImplementedError
+
+    def rows(self):
+        return []
+
+    def description(self):
+        return ''
+
+    def notes(self):
+        return []
+
+    def chart_panels(self):
+        return []
+
+    def values(self, per_round):
+        return [per_round.get(r) for r in self.rounds()]
+
+
+def stats(values):
+    v = [x for x in values if x is not None]
+    if not v:
+        return None
+    v.sort()
+    n = len(v)
+    m = v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+    return {'median': m, 'min': v[0], 'max': v[-1]}
+
+
+# --------------------------------------------------------------------------- 1
+
+class Latency(Scenario):
+    key = 'latency'
+    number = 1
+    title = 'End of a job seen'
+    B_VARIANTS = ('poll1', 'poll5', 'until1', 'until5')
+    A_VARIANTS = ('wait', 'wait_core')
+    LABEL = {
+        'poll1': 'async + poll: 1', 'poll5': 'async + poll: 5',
+        'until1': 'poll: 0 + async_status until, delay: 1', 'until5': 'poll: 0 + async_status until, delay: 5',
+        'wait': 'run + async_status mode=wait', 'wait_core': 'built-in async launch + asyncops mode=wait',
+    }
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.job_len = 2
+        self.conn_list = ctx.conns(['local', 'ssh'])
+        self.lat = defaultdict(dict)    # (conn, variant) -> {round: seconds}
+        self.execs = defaultdict(dict)  # (conn, variant) -> {round: module executions}
+        self.last_call = defaultdict(dict)  # (conn, variant) -> {round: start of the last call - job end}
+
+    def variants(self, side):
+        return self.B_VARIANTS if side == 'builtin' else self.A_VARIANTS
+
+    def run_round(self, r):
+        ws = self.ctx.ws
+        for conn in self.conn_list:
+            for side in self.ctx.order(r):
+                tag = 'lat-r%d-%s-%s' % (r, conn, side)
+                hosts = dict(self.ctx.host(conn, v, counting=True, aoj_variant=v, aoj_job_len=self.job_len)
+                             for v in self.variants(side))
+                self.ctx.reset()
+                run = self.ctx.ansible.run('s1-%s' % tag, 'jobs_%s.yml' % side, hosts,
+                                           extra_vars={'aoj_out': str(ws.out), 'aoj_tag': tag}, timeout=300)
+                for v in self.variants(side):
+                    hname = '%s_%s' % (PREFIX[conn], v)
+                    end = read_float(ws.out / ('%s-%s.end' % (tag, hname)))
+                    moved = run.task_starts('%s moved on' % v)
+                    if not [x for x in run.results(task='%s moved on' % v, host=hname) if x['status'] == 'ok']:
+                        moved = None
+                    if end is None or not moved:
+                        self.errors.append('round %d %s %s: no figure (see %s)' % (r, conn, v, run.log_path))
+                        continue
+                    self.lat[(conn, v)][r] = moved[0] - end
+                    if hname in run.counts:
+                        self.execs[(conn, v)][r] = run.counts[hname]
+                        # when the last call (the one that saw the end) started on the target, relative to the end
+                        self.last_call[(conn, v)][r] = executions(run.count_lines[hname])[-1][0] - end
+
+    def description(self):
+        return ('One job of %d s (`sh -c \'sleep %d; date +%%s.%%N > FILE\'`: writing its end time is its last act) '
+                'per variant, one variant after the other on one host, over %s. Measured: from the end time the job '
+                'wrote to the moment the play moves on, i.e. the controller\'s `v2_playbook_on_task_start` of the '
+                'task after the wait (a `set_fact`), recorded by the probe callback (same clock: the targets are '
+                'this machine).' % (self.job_len, self.job_len, ' and '.join(CONN_LABEL[c] for c in self.conn_list)))
+
+    def rows(self):
+        rows = []
+        for conn in self.conn_list:
+            wait = self.values(self.lat[(conn, 'wait')])
+            for v in self.B_VARIANTS:
+                slow = v in ('poll5', 'until5')
+                rows.append(Row(
+                    '%s: built-in %s vs asyncops wait' % (CONN_LABEL[conn], self.LABEL[v]), 's',
+                    a=self.values(self.lat[(conn, v)]), b=wait,
+                    target='asyncops ≤ 0.25 s' + (', ≥ 10× better' if slow else ''),
+                    check=all_of(at_most(0.25), ratio_at_least(10)) if slow else at_most(0.25)))
+            rows.append(Row('%s: drop-in: built-in launch + asyncops wait (vs built-in delay: 5)' % CONN_LABEL[conn],
+                            's', a=self.values(self.lat[(conn, 'until5')]),
+                            b=self.values(self.lat[(conn, 'wait_core')]), target='asyncops ≤ 0.25 s',
+                            check=at_most(0.25)))
+        return rows
+
+    def notes(self):
+        out = []
+        for conn in self.conn_list:
+            parts = []
+            for v in self.A_VARIANTS + ('until1',):
+                st = stats(self.values(self.last_call[(conn, v)]))
+                if st:
+                    parts.append('%s %s [%s – %s]' % (v, fmt_value(st['median'], 's'), fmt_value(st['min'], 's'),
+                                                      fmt_value(st['max'], 's')))
+            if parts:
+                out.append('%s: when the call that saw the end started its Python on the target, relative to the '
+                           'job\'s end (negative: it was already waiting): %s. A positive figure for `wait` means the '
+                           'wait call was still being started when the job ended, so the latency holds that call\'s '
+                           'own start-up cost.' % (CONN_LABEL[conn], '; '.join(parts)))
+        return out
+
+    def chart_panels(self):
+        variants = list(self.B_VARIANTS) + list(self.A_VARIANTS)
+        series = []
+        for conn in self.conn_list:
+            series.append((CONN_LABEL[conn], [stats(self.values(self.lat[(conn, v)])) for v in variants]))
+        return [{
+            'title': '1. End of a %d s job seen (job end → play moves on)' % self.job_len, 'ylabel': 'seconds (log)',
+            'groups': ['b: poll 1', 'b: poll 5', 'b: until 1', 'b: until 5', 'a: wait', 'a: wait\n(core job)'],
+            'series': series, 'log': True, 'hline': 0.25, 'hline_label': 'target 0.25 s', 'fmt': '{:.2f}',
+            'colors': ['#4f81bd', '#c0504d', '#9bbb59'],
+        }]
+
+
+# --------------------------------------------------------------------------- 2
+
+class RoundTrips(Scenario):
+    key = 'roundtrips'
+    number = 2
+    title = 'Round trips per job'
+
+    def __init__(self, ctx, latency=None):
+        super().__init__(ctx)
+        self.latency = latency
+        self.lengths = [6] if ctx.quick else [20, 60]
+        if latency is None:
+            self.lengths = [2] + self.lengths
+        self.execs = defaultdict(lambda: defaultdict(dict))  # length -> variant -> {round: n}
+
+    def rounds(self):
+        return [0]
+
+    def run_round(self, r):
+        if r not in self.rounds():
+            return
+        ws = self.ctx.ws
+        self.ctx.reset()
+        starts = []
+        for side in self.ctx.order(r):
+            tag = 'rt-r%d-%s' % (r, side)
+            variants = Latency.B_VARIANTS if side == 'builtin' else Latency.A_VARIANTS
+            hosts = dict(self.ctx.host('local', '%s_%ds' % (v, n), counting=True, aoj_variant=v, aoj_job_len=n)
+                         for v in variants for n in self.lengths)
+            # every host at once (free strategy), both sides at once: the counts do not depend on timing
+            starts.append((side, variants, self.ctx.ansible.start(
+                's2-%s' % tag, 'jobs_%s.yml' % side, hosts, extra_vars={'aoj_out': str(ws.out), 'aoj_tag': tag},
+                forks=len(hosts), env={'ANSIBLE_STRATEGY': 'free'}, timeout=max(self.lengths) * 3 + 300)))
+        for side, variants, run in starts:
+            self.ctx.ansible.finish(run)
+            for v in variants:
+                for n in self.lengths:
+                    hname = 'l_%s_%ds' % (v, n)
+                    done = [x for x in run.results(task='%s moved on' % v, host=hname) if x['status'] == 'ok']
+                    if done and hname in run.counts:
+                        self.execs[n][v][r] = run.counts[hname]
+                    else:
+                        self.errors.append('%s %d s: no figure (see %s)' % (v, n, run.log_path))
+
+    def all_lengths(self):
+        return ([self.latency.job_len] if self.latency else []) + self.lengths
+
+    def figures(self, n, v):
+        if self.latency is not None and n == self.latency.job_len:
+            return self.latency.values(self.latency.execs[('local', v)])
+        return [self.execs[n][v].get(r) for r in self.rounds()]
+
+    def description(self):
+        src = ('the %d s jobs are those of scenario 1 (local, every round); ' % self.latency.job_len
+               if self.latency else '')
+        return ('Module executions on the target per job, launch included, counted by a logging interpreter: each '
+                'host\'s `ansible_python_interpreter` is a 2-line bash script that appends its argv to a log and '
+                'execs `/usr/bin/python3`; the runs of the wrapped module that core\'s `async_wrapper` starts '
+                '(the job itself) are not counted. A built-in `poll: N` task counts its launch, every poll and '
+                'the cleanup call core makes after the last poll. %sthe %s s jobs run once (round 1: the counts do '
+                'not depend on timing), every variant on its own host at once (free strategy), local connection.'
+                % (src, ' and '.join(str(n) for n in self.lengths)))
+
+    def rows(self):
+        rows = []
+        for n in self.all_lengths():
+            wait = self.figures(n, 'wait')
+            for v in Latency.B_VARIANTS:
+                rows.append(Row('%d s job: built-in %s vs asyncops run + wait' % (n, Latency.LABEL[v]), 'count',
+                                a=self.figures(n, v), b=wait,
+                                target='asyncops: 1 wait call per job (+1 launch = 2)', check=equals(2)))
+            rows.append(Row('%d s job: built-in launch + asyncops wait (drop-in)' % n, 'count',
+                            a=self.figures(n, 'until1'), b=self.figures(n, 'wait_core'),
+                            target='1 wait call per job (+1 launch = 2)', check=equals(2)))
+        return rows
+
+    def chart_panels(self):
+        lengths = self.all_lengths()
+        series = []
+        for v in list(Latency.B_VARIANTS) + ['wait', 'wait_core']:
+            series.append((('built-in ' if v in Latency.B_VARIANTS else 'asyncops ') + v,
+                           [stats(self.figures(n, v)) for n in lengths]))
+        return [{
+            'title': '2. Module executions on the target per job', 'ylabel': 'executions (log)',
+            'groups': ['%d s job' % n for n in lengths], 'series': series, 'log': True, 'fmt': '{:.0f}',
+        }]
+
+
+# --------------------------------------------------------------------------- 3
+
+class ManyJobs(Scenario):
+    key = 'many'
+    number = 3
+    title = 'Many jobs on one host'
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        # size -> number of rounds it runs in (the built-in side of 100 jobs is the slowest part of the run)
+        self.sizes = {10: 1} if ctx.quick else {50: min(ctx.rounds, 2), 100: 1}
+        self.wall = defaultdict(lambda: defaultdict(dict))
+        self.inplay = defaultdict(lambda: defaultdict(dict))
+        self.execs = defaultdict(lambda: defaultdict(dict))
+
+    def rounds(self):
+        return list(range(max(self.sizes.values())))
+
+    @staticmethod
+    def durations(n):
+        return [1 + (i * 2) % 5 for i in range(n)]  # 1, 3, 5, 2, 4, 1, ...: 1–5 s, 3 s on average
+
+    def run_round(self, r):
+        for n, cap in self.sizes.items():
+            if r >= cap:
+                continue
+            durations = self.durations(n)
+            batch = [{'name': 'j%d' % i, 'argv': ['sleep', str(d)]} for i, d in enumerate(durations)]
+            for side in self.ctx.order(r):
+                self.ctx.reset()
+                hname, hv = self.ctx.host('local', 'many%d_%s' % (n, side), counting=True)
+                run = self.ctx.ansible.run('s3-n%d-r%d-%s' % (n, r, side), 'many_%s.yml' % side, {hname: hv},
+                                           extra_vars={'aoj_durations': durations, 'aoj_batch': batch},
+                                           timeout=1200)
+                moved = run.task_starts('moved on')
+                if not run.ok or not moved:
+                    self.errors.append('%d jobs round %d %s: failed (see %s)' % (n, r, side, run.log_path))
+                    continue
+                self.wall[n][side][r] = run.wall
+                self.inplay[n][side][r] = moved[0] - run.first_task_start()
+                self.execs[n][side][r] = run.counts.get(hname)
+
+    def vals(self, table, n, side):
+        return [table[n][side].get(r) for r in range(self.sizes[n])]
+
+    def description(self):
+        return ('%s jobs of 1–5 s (`sleep 1`…`sleep 5`, 3 s on average) on one host (local connection). Built-in: '
+                '`command` with `async: 600, poll: 0` in a loop, then a looped `async_status` with `until: finished`, '
+                '`delay: 1`. asyncops.jobs: one `run` with `batch` (concurrency = number of jobs, all at once like '
+                'the built-in loop), then one `async_status` `mode: wait` with `jids` and `cleanup: true`. Wall time '
+                'end to end is the `ansible-playbook` process from start to exit; "in play" is from the first task\'s '
+                'start to the start of the task after the wait.'
+                % ' and '.join(str(n) for n in self.sizes))
+
+    def rows(self):
+        rows = []
+        for n in self.sizes:
+            rows.append(Row('%d jobs: module executions (round trips)' % n, 'count',
+                            a=self.vals(self.execs, n, 'builtin'), b=self.vals(self.execs, n, 'asyncops'),
+                            target='≥ 20× fewer', check=ratio_at_least(20)))
+            rows.append(Row('%d jobs: wall time end to end' % n, 's',
+                            a=self.vals(self.wall, n, 'builtin'), b=self.vals(self.wall, n, 'asyncops'),
+                            target='≥ 5× less', check=ratio_at_least(5)))
+            rows.append(Row('%d jobs: in play (first task → play moves on)' % n, 's',
+                            a=self.vals(self.inplay, n, 'builtin'), b=self.vals(self.inplay, n, 'asyncops')))
+        return rows
+
+    def notes(self):
+        return ['Rounds: %s (the built-in side of 100 jobs alone takes minutes on 2 cores).'
+                % ', '.join('%d jobs in %d round%s' % (n, c, 's' if c > 1 else '') for n, c in self.sizes.items()),
+                'The built-in side leaves its %s job records on the host (a `poll: 0` job is never cleaned up unless '
+                'a further `mode: cleanup` call per job is made); asyncops.jobs removes them in the wait call.'
+                % '/'.join(str(n) for n in self.sizes)]
+
+    def chart_panels(self):
+        sizes = list(self.sizes)
+        panels = []
+        for table, title, ylabel in ((self.execs, '3. Many jobs: module executions', 'executions (log)'),
+                                     (self.wall, '3. Many jobs: wall time end to end', 'seconds (log)')):
+            panels.append({
+                'title': title, 'ylabel': ylabel, 'groups': ['%d jobs' % n for n in sizes], 'log': True,
+                'series': [(side, [stats(self.vals(table, n, side)) for n in sizes]) for side in SIDES],
+                'fmt': '{:.0f}' if table is self.execs else '{:.1f}', 'colors': ['#c0504d', '#2e7d32'],
+            })
+        return panels
+
+
+# --------------------------------------------------------------------------- 4
+
+class PidWatcher(threading.Thread):
+    """Finds the PID files the jobs write and notes when each process is gone (every 10 ms)."""
+
+    def __init__(self, directory, prefix):
+        super().__init__(daemon=True)
+        self.directory = directory
+        self.prefix = prefix
+        self.pids = {}   # file stem -> pid
+        self.gone = {}   # file stem -> time
+        self.halt = threading.Event()
+
+    @staticmethod
+    def alive(pid):
+        try:
+            with open('/proc/%d/stat' % pid) as f:
+                state = f.read().rsplit(')', 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state not in ('Z', 'X')
+
+    def run(self):
+        while not self.halt.is_set():
+            now = time.time()
+            for stem, pid in list(self.pids.items()):
+                if stem not in self.gone and not self.alive(pid):
+                    self.gone[stem] = now
+            for name in os.listdir(self.directory):
+                if name.startswith(self.prefix) and name.endswith('.pid'):
+                    stem = name[:-4]
+                    if stem in self.pids:
+                        continue
+                    try:
+                        self.pids[stem] = int((self.directory / name).read_text().strip())
+                    except (OSError, ValueError):
+                        pass  # not written yet
+            time.sleep(0.01)
+
+    def pending(self):
+        return [s for s in self.pids if s not in self.gone]
+
+    def stop(self):
+        self.halt.set()
+        self.join()
+
+    def kill_leftovers(self):
+        for stem in self.pending():
+            pid = self.pids[stem]
+            try:
+                with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                    cmd = f.read().replace(b'\0', b' ').strip()
+                if cmd == b'sleep 600':
+                    os.kill(pid, signal.SIGKILL)
+                    log('  killed leftover job %s (pid %d)' % (stem, pid))
+            except OSError:
+                pass
+
+
+class TimeLimits(Scenario):
+    key = 'limits'
+    number = 4
+    title = 'Time limit accuracy'
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.limits = [3] if ctx.quick else [3, 7, 12, 23]
+        self.grace = 2
+        self.over = defaultdict(lambda: defaultdict(dict))    # job -> side -> {round: s}
+        self.record = defaultdict(lambda: defaultdict(dict))  # job -> side -> {round: s}
+        self.states = defaultdict(list)
+
+    def rounds(self):
+        # the kill times barely vary from round to round; every round is a ~30 s window
+        return list(range(1 if self.ctx.quick else min(self.ctx.rounds, 2)))
+
+    def jobs(self):
+        jobs = [{'name': 'l%d' % n, 'limit': n, 'grace': 5, 'ignore_term': False} for n in self.limits]
+        jobs.append({'name': 'term3', 'limit': 3, 'grace': self.grace, 'ignore_term': True})
+        return jobs
+
+    def run_round(self, r):
+        if r not in self.rounds():
+            return
+        ws = self.ctx.ws
+        self.ctx.reset()
+        prefix = 'lim-r%d-' % r
+        watcher = PidWatcher(ws.out, prefix)
+        watcher.start()
+        runs = {}
+        jobs = self.jobs()
+        # both sides' jobs run in the same window: launched one side after the other, the first side alternating
+        for side in self.ctx.order(r):
+            tag = '%s%s' % (prefix, side)
+            hname, hv = self.ctx.host('local', 'limit_%s' % side)
+            runs[side] = self.ctx.ansible.run('s4-r%d-%s' % (r, side), 'limit_%s.yml' % side, {hname: hv},
+                                              extra_vars={'aoj_out': str(ws.out), 'aoj_tag': tag, 'aoj_limits': jobs},
+                                              timeout=300)
+        expected = len(jobs) * len(runs)
+        deadline = time.time() + max(j['limit'] + j['grace'] for j in jobs) + 30
+        while time.time() < deadline:
+            if len(watcher.pids) >= expected and not watcher.pending():
+                break
+            time.sleep(0.2)
+        watcher.stop()
+        watcher.kill_leftovers()
+        for side, run in runs.items():
+            tag = '%s%s' % (prefix, side)
+            jids = {}
+            for res in run.results(task='launch'):
+                for item, job in zip(res.get('items', []), jobs):
+                    if item.get('ansible_job_id'):
+                        jids[job['name']] = item['ansible_job_id']
+            for job in jobs:
+                stem = '%s-%s' % (tag, job['name'])
+                start = read_float(ws.out / (stem + '.start'))
+                gone = watcher.gone.get(stem)
+                if start is None or gone is None:
+                    self.errors.append('round %d %s %s: no figure (see %s)' % (r, side, job['name'], run.log_path))
+                    continue
+                self.over[job['name']][side][r] = gone - (start + job['limit'])
+                rec_end, state = self.record_end(jids.get(job['name']))
+                if rec_end is not None:
+                    self.record[job['name']][side][r] = rec_end - (start + job['limit'])
+                self.states[(side, job['name'])].append(state)
+
+    def record_end(self, jid):
+        """asyncops: the record's asyncops.ended_at; built-in: the record's mtime (its final write)."""
+        if not jid:
+            return None, None
+        path = self.ctx.ws.home / '.ansible_async' / jid
+        try:
+            data = json.loads(path.read_text())
+            mtime = path.stat().st_mtime
+        except (OSError, ValueError):
+            return None, None
+        block = data.get('asyncops') if isinstance(data.get('asyncops'), dict) else {}
+        state = block.get('state') or data.get('msg')
+        if block.get('ended_at') is not None:
+            return float(block['ended_at']), state
+        return mtime, state
+
+    def vals(self, table, job, side):
+        return [table[job][side].get(r) for r in self.rounds()]
+
+    def description(self):
+        return ('`sleep 600` (`sh -c \'date +%%s.%%N > START; echo $$ > PIDFILE; exec sleep 600\'`) with limits %s s '
+                '(built-in: `async: LIMIT, poll: 0`; asyncops.jobs: `run` with `timeout: LIMIT`), local connection. The '
+                'driver reads each PID file and checks `/proc/PID` every 10 ms; overshoot = the moment the process is '
+                'gone (no longer in /proc, or a zombie) − (job start + limit). Also a job that ignores SIGTERM '
+                '(`trap "" TERM`) with a 3 s limit; asyncops.jobs `kill_grace: %d`, so it is due at 3 + %d = %d s. '
+                'Both sides\' jobs run in the same window each round (they sleep; the launch order alternates).'
+                % (', '.join(str(n) for n in self.limits), self.grace, self.grace, 3 + self.grace))
+
+    def rows(self):
+        rows = []
+        for job in self.jobs():
+            if job['ignore_term']:
+                label = 'limit 3 s, job ignores SIGTERM: overshoot over the limit'
+                target, check = 'asyncops ≤ grace (%d s) + 0.5 s' % self.grace, at_most(self.grace + 0.5)
+            else:
+                label = 'limit %d s: overshoot (process gone − start − limit)' % job['limit']
+                target, check = 'asyncops ≤ 0.5 s', at_most(0.5)
+            rows.append(Row(label, 's', a=self.vals(self.over, job['name'], 'builtin'),
+                            b=self.vals(self.over, job['name'], 'asyncops'), target=target, check=check))
+        return rows
+
+    def notes(self):
+        out = ['Rounds: %d (the kill times barely vary; each round is a ~30 s window).' % len(self.rounds())]
+        for job in self.jobs():
+            a = stats(self.vals(self.record, job['name'], 'builtin'))
+            b = stats(self.vals(self.record, job['name'], 'asyncops'))
+            states = dict((side, sorted(set(str(s) for s in self.states[(side, job['name'])]))) for side in SIDES)
+            out.append('%s: the record says the job ended %s after the limit (built-in: record mtime; state %s), '
+                       '%s (asyncops.jobs: `asyncops.ended_at`; state %s).'
+                       % (job['name'], fmt_value(a and a['median'], 's'), '/'.join(states['builtin']) or '?',
+                          fmt_value(b and b['median'], 's'), '/'.join(states['asyncops']) or '?'))
+        return out
+
+    def chart_panels(self):
+        jobs = self.jobs()
+        return [{
+            'title': '4. Time limit overshoot (process gone − start − limit)', 'ylabel': 'seconds',
+            'groups': ['%d s' % j['limit'] if not j['ignore_term'] else '3 s,\nignores TERM' for j in jobs],
+            'series': [(side, [stats(self.vals(self.over, j['name'], side)) for j in jobs]) for side in SIDES],
+            'hline': 0.5, 'hline_label': 'target 0.5 s', 'fmt': '{:.2f}', 'colors': ['#c0504d', '#2e7d32'],
+        }]
+
+
+# --------------------------------------------------------------------------- 5
+
+class Cost(Scenario):
+    key = 'cost'
+    number = 5
+    title = 'Launch and status cost'
+    TASKS = ('sync', 'builtin launch', 'asyncops launch', 'builtin status', 'asyncops status',
+             'asyncops status of core job')
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.repeats = 2
+        self.conn_list = ctx.conns(['local', 'ssh', 'pipe'])
+        self.cost = defaultdict(lambda: defaultdict(dict))  # conn -> task -> {round: median s}
+
+    def run_round(self, r):
+        for conn in self.conn_list:
+            self.ctx.reset()
+            hname, hv = self.ctx.host(conn, 'cost')
+            run = self.ctx.ansible.run('s5-r%d-%s' % (r, conn), 'cost.yml', {hname: hv},
+                                       extra_vars={'aoj_repeats': self.repeats,
+                                                   'aoj_use_asyncops': self.ctx.use_asyncops}, timeout=600)
+            if run.probe is None:
+                self.errors.append('round %d %s: no probe data (see %s)' % (r, conn, run.log_path))
+                continue
+            samples = defaultdict(list)
+            used = set()
+            results = [x for x in run.probe['results'] if x['status'] == 'ok']
+            for task in run.probe['tasks']:
+                if task['name'] not in self.TASKS:
+                    continue
+                for i, res in enumerate(results):
+                    if i not in used and res['uuid'] == task['uuid'] and res['t'] >= task['t']:
+                        used.add(i)
+                        samples[task['name']].append(res['t'] - task['t'])
+                        break
+            for name, vals in samples.items():
+                vals.sort()
+                n = len(vals)
+                self.cost[conn][name][r] = vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+
+    def vals(self, conn, task):
+        return [self.cost[conn][task].get(r) for r in self.rounds()]
+
+    def description(self):
+        return ('One host, %s. Each round runs one playbook per connection that repeats %d times, interleaved (the '
+                'built-in first in even repeats, asyncops.jobs first in odd ones): a plain `command: /bin/true` '
+                '(reference); a launch of `/bin/true` with `async: 60, poll: 0` and with `asyncops.jobs.run`; a '
+                'status call on a running job (`sleep 300` started at the top) with `ansible.builtin.async_status` '
+                'and with `asyncops.jobs.async_status` (on its own job, and on the built-in job: the drop-in case). '
+                'A task\'s cost is from its start (`v2_playbook_on_task_start`) to its result reaching the '
+                'controller; the figure of a round is the median of its repeats.'
+                % (', '.join(CONN_LABEL[c] for c in self.conn_list), self.repeats))
+
+    def rows(self):
+        rows = []
+        for conn in self.conn_list:
+            pipe = conn == 'pipe'
+            target = 'asyncops ≤ 0.6× built-in (ratio ≥ 1.67×)' if pipe else 'never worse (ratio ≥ 1×)'
+            check = ratio_at_least(1 / 0.6) if pipe else ratio_at_least(1.0)
+            rows.append(Row('%s: launch (async poll: 0 vs run)' % CONN_LABEL[conn], 's',
+                            a=self.vals(conn, 'builtin launch'), b=self.vals(conn, 'asyncops launch'),
+                            target=target, check=check))
+            rows.append(Row('%s: status of a running job (each on its own job)' % CONN_LABEL[conn], 's',
+                            a=self.vals(conn, 'builtin status'), b=self.vals(conn, 'asyncops status'),
+                            target=target, check=check))
+            rows.append(Row('%s: status of a built-in job (drop-in)' % CONN_LABEL[conn], 's',
+                            a=self.vals(conn, 'builtin status'), b=self.vals(conn, 'asyncops status of core job'),
+                            target=target, check=check))
+            rows.append(Row('%s: plain sync `command` (reference, in the built-in column)' % CONN_LABEL[conn], 's',
+                            a=self.vals(conn, 'sync')))
+        return rows
+
+    def chart_panels(self):
+        groups, series_a, series_b, series_s = [], [], [], []
+        for conn in self.conn_list:
+            for what, a, b in (('launch', 'builtin launch', 'asyncops launch'),
+                               ('status', 'builtin status', 'asyncops status')):
+                groups.append('%s\n%s' % (what, CONN_LABEL[conn]))
+                series_a.append(stats(self.vals(conn, a)))
+                series_b.append(stats(self.vals(conn, b)))
+                series_s.append(stats(self.vals(conn, 'sync')))
+        return [{
+            'title': '5. Cost of one launch / one status call', 'ylabel': 'seconds', 'groups': groups,
+            'series': [('built-in', series_a), ('asyncops', series_b), ('plain sync task', series_s)],
+            'fmt': '{:.2f}', 'colors': ['#c0504d', '#2e7d32', '#7f7f7f'],
+        }]
+
+
+# --------------------------------------------------------------------------- 6
+
+class CallbackOverhead(Scenario):
+    key = 'callback'
+    number = 6
+    title = 'Callback overhead'
+    a_name, b_name, ratio_name = 'without callback', 'with asyncops.jobs.async_log', 'with / without'
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        if ctx.quick:
+            self.hosts, self.batch, self.poll0, self.polled, self.checks = 2, 10, 2, 2, 1
+        else:
+            self.hosts, self.batch, self.poll0, self.polled, self.checks = 8, 30, 4, 3, 2
+        self.cap = 1 if ctx.quick else min(ctx.rounds, 2)
+        self.wall = defaultdict(dict)
+        self.cpu = defaultdict(dict)
+        self.events = {}
+
+    def rounds(self):
+        return list(range(self.cap))
+
+    def run_round(self, r):
+        if r >= self.cap:
+            return
+        hosts = dict(self.ctx.host('local', 'cb%02d' % i) for i in range(self.hosts))
+        batch = [{'name': 'b%d' % i, 'argv': ['sleep', '0.5']} for i in range(self.batch)]
+        for variant in (('without', 'with') if r % 2 == 0 else ('with', 'without')):
+            self.ctx.reset()
+            env = {}
+            log_path = self.ctx.ws.root / ('async_log-r%d.jsonl' % r)
+            if variant == 'with':
+                env = {'ANSIBLE_CALLBACKS_ENABLED': 'asyncops.jobs.async_log', 'ASYNCOPS_ASYNC_LOG_PATH': str(log_path)}
+            run = self.ctx.ansible.run('s6-r%d-%s' % (r, variant), 'callback_load.yml', hosts, forks=self.hosts,
+                                       extra_vars={'aoj_batch': batch, 'aoj_poll0_jobs': self.poll0,
+                                                   'aoj_polled_len': self.polled, 'aoj_status_checks': self.checks,
+                                                   'aoj_use_asyncops': self.ctx.use_asyncops},
+                                       env=env, probe=False, timeout=900)
+            if not run.ok:
+                self.errors.append('round %d %s: failed (see %s)' % (r, variant, run.log_path))
+                continue
+            self.wall[variant][r] = run.wall
+            self.cpu[variant][r] = run.cpu
+            if variant == 'with':
+                try:
+                    with open(log_path) as f:
+                        self.events[r] = sum(1 for dummy in f)
+                except OSError:
+                    self.events[r] = None
+
+    def description(self):
+        return ('%d hosts (local connection, forks %d), each: a built-in `sleep %d` with `async: 60, poll: 1`; %d '
+                'built-in `poll: 0` launches collected by an `async_status` `until` loop; an asyncops.jobs batch of %d '
+                'jobs, waited for with one `mode: wait` over their `jids`, checked %d more times with `jids` and '
+                'cleaned up with `mode: cleanup` (each of those calls is one event per job). Run without and with '
+                '`ANSIBLE_CALLBACKS_ENABLED=asyncops.jobs.async_log` (console lines and JSON-lines log on, its '
+                'defaults), the order alternating per round, the probe callback off. Wall time: the `ansible-playbook` '
+                'process; CPU: user+system of it and its reaped children (the controller and the modules it ran).'
+                % (self.hosts, self.hosts, self.polled, self.poll0, self.batch, self.checks))
+
+    def rows(self):
+        rounds = self.rounds()
+        wall_a = [self.wall['without'].get(r) for r in rounds]
+        wall_b = [self.wall['with'].get(r) for r in rounds]
+        return [
+            Row('wall time of the play', 's', a=wall_a, b=wall_b, ratio_b_over_a=True,
+                target='≤ 1.05× (≤ 5 % extra)', check=ratio_at_most(1.05)),
+            Row('CPU time (controller + modules)', 's', a=[self.cpu['without'].get(r) for r in rounds],
+                b=[self.cpu['with'].get(r) for r in rounds], ratio_b_over_a=True),
+            Row('async events logged (lines in the JSON-lines file)', 'count',
+                b=[self.events.get(r) for r in rounds]),
+        ]
+
+    def notes(self):
+        return ['Rounds: %d (each round is two full plays).' % self.cap,
+                'The 1-minute load average right after this scenario counts its own short-lived job processes.']
+
+
+# --------------------------------------------------------------------------- 7
+
+class Scale(Scenario):
+    key = 'scale'
+    number = 7
+    title = 'Scale'
+    SIDES3 = ('builtin', 'asyncops', 'sync')
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.job_len = 3
+        # (hosts, forks) -> rounds
+        self.configs = {(10, 10): 1} if ctx.quick else {(50, 10): 1, (200, 50): 1}
+        self.wall = defaultdict(lambda: defaultdict(dict))
+        self.inplay = defaultdict(lambda: defaultdict(dict))
+
+    def rounds(self):
+        return list(range(max(self.configs.values())))
+
+    def run_round(self, r):
+        for (n, forks), cap in self.configs.items():
+            if r >= cap:
+                continue
+            hosts = dict(self.ctx.host('local', 'scale%03d' % i) for i in range(n))
+            order = [s for s in self.SIDES3 if s in self.ctx.sides or s == 'sync']
+            k = r % len(order)
+            for side in order[k:] + order[:k]:
+                self.ctx.reset()
+                run = self.ctx.ansible.run('s7-h%d-r%d-%s' % (n, r, side), 'scale_%s.yml' % side, hosts,
+                                           forks=forks, extra_vars={'aoj_job_len': self.job_len}, timeout=1500)
+                if not run.ok:
+                    self.errors.append('%d hosts round %d %s: failed (see %s)' % (n, r, side, run.log_path))
+                    continue
+                self.wall[n][side][r] = run.wall
+                first, last = run.first_task_start(), run.last_result_time()
+                if first and last:
+                    self.inplay[n][side][r] = last - first
+
+    def vals(self, table, n, side):
+        cap = [c for (h, _f), c in self.configs.items() if h == n][0]
+        return [table[n][side].get(r) for r in range(cap)]
+
+    def description(self):
+        return ('%s inventory hosts (local connection), one `sleep %d` job each, launched on every host then waited '
+                'for. Built-in: `async: 600, poll: 0`, then `async_status` `until: finished`, `delay: 1`. '
+                'asyncops.jobs: `run`, then `async_status` `mode: wait`. Reference: a plain synchronous '
+                '`command: sleep %d`. The three alternate their order per round. Wall time: the `ansible-playbook` '
+                'process; "in play": first task start → last result.'
+                % (' and '.join('%d (forks %d)' % hf for hf in self.configs), self.job_len, self.job_len))
+
+    def rows(self):
+        rows = []
+        for (n, forks) in self.configs:
+            rows.append(Row('%d hosts, forks %d: wall time end to end' % (n, forks), 's',
+                            a=self.vals(self.wall, n, 'builtin'), b=self.vals(self.wall, n, 'asyncops'),
+                            target='asyncops ≤ 0.6× built-in (ratio ≥ 1.67×)', check=ratio_at_least(1 / 0.6)))
+            rows.append(Row('%d hosts, forks %d: in play' % (n, forks), 's',
+                            a=self.vals(self.inplay, n, 'builtin'), b=self.vals(self.inplay, n, 'asyncops')))
+            rows.append(Row('%d hosts: plain sync task (reference, built-in column) vs asyncops' % n, 's',
+                            a=self.vals(self.wall, n, 'sync'), b=self.vals(self.wall, n, 'asyncops')))
+        return rows
+
+    def notes(self):
+        return ['Rounds: %s (200 hosts × 3 ways is several minutes on 2 cores).'
+                % ', '.join('%d hosts in %d round%s' % (h, c, 's' if c > 1 else '') for (h, _f), c in
+                            self.configs.items())]
+
+    def chart_panels(self):
+        configs = list(self.configs)
+        return [{
+            'title': '7. Scale: one %d s job per host, wall time' % self.job_len, 'ylabel': 'seconds',
+            'groups': ['%d hosts, forks %d' % hf for hf in configs],
+            'series': [(side, [stats(self.vals(self.wall, n, side)) for n, _f in configs]) for side in self.SIDES3],
+            'fmt': '{:.1f}', 'colors': ['#c0504d', '#2e7d32', '#7f7f7f'],
+        }]
+
+
+ALL = (Latency, RoundTrips, ManyJobs, TimeLimits, Cost, CallbackOverhead, Scale)
