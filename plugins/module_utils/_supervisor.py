@@ -66,6 +66,7 @@ HANDSHAKE_TIMEOUT = 60.0
 PROGRESS_INTERVAL = 0.25  # the supervisor's progress_regex writes, at most 4 a second
 _GROUP_POLL = 0.05  # without a subreaper: how often to look whether the group is gone
 _GROUP_POLL_SUBREAPER = 0.5  # with one: a safety net only (SIGCHLD tells us)
+_REAP_SAFETY_NET = 1.0  # while the job runs: reap even if its SIGCHLD was missed
 _DRAIN_AFTER_END = 0.2  # output still held open by a process that left the group
 _LINE_MAX = 65536
 _PR_SET_CHILD_SUBREAPER = 36
@@ -912,6 +913,9 @@ class Supervisor(object):
                 elif fd in self.outputs or fd == self.result_fd:
                     self._read(fd)
             self._handle_signals()
+            if self.sm.status is None:
+                # a SIGCHLD that never reached the wake-up pipe must not leave the job unreaped
+                self._reap()
             if self.sm.status is not None and not self.sm.done:
                 # a descendant may have gone without a SIGCHLD reaching us
                 self._apply(self.sm.group_changed(self.clock(), _group_alive(self.pid)))
@@ -928,7 +932,9 @@ class Supervisor(object):
             times.append(wake)
         if drain_until is not None:
             times.append(drain_until)
-        if self.sm.status is not None and not self.sm.done:
+        if self.sm.status is None:
+            times.append(now + _REAP_SAFETY_NET)
+        elif not self.sm.done:
             times.append(now + (_GROUP_POLL_SUBREAPER if self.subreaper else _GROUP_POLL))
         if self.progress_pending is not None and self.progress_written_at is not None:
             times.append(self.progress_written_at + PROGRESS_INTERVAL)

@@ -647,3 +647,14 @@ def test_daemon_failure_is_reported():
     first, handshake = S.daemonize(silent, timeout=10)
     handshake.close()
     assert first['ok'] is False and 'did not report' in first['msg']
+
+
+def test_a_missed_sigchld_still_ends_the_job(async_dir, monkeypatch):
+    # A SIGCHLD that never reaches the wake-up pipe once left a job without a time limit
+    # unreaped: its record said running until the wait timed out.
+    take = S.Supervisor._take_signals
+    monkeypatch.setattr(S.Supervisor, '_take_signals',
+                        lambda self: [sig for sig in take(self) if sig != signal.SIGCHLD])
+    launched = S.launch(S.JobSpec(argv=['true']), async_dir)
+    record = finished_record(async_dir, launched)
+    assert record['asyncops']['state'] == 'succeeded' and record['rc'] == 0
