@@ -260,6 +260,7 @@ import hashlib
 import http.client
 import os
 import re
+import shutil
 import socket
 import time
 from urllib.parse import urlsplit
@@ -596,12 +597,19 @@ def _as_job(module, downloader):
         # in the job (a fork of the supervisor): an exit must return the result, not print it
         module.exit_json = exit_json
         module.fail_json = fail_json
+        tmpdir_was_given = module._tmpdir is not None  # pylint: disable=protected-access
         try:
             result = downloader.run()
         except DownloadError as e:
             result = dict(e.result, failed=True, msg=e.msg)
         except _ModuleExit as e:
             result = e.result
+        finally:
+            # fetch_url makes a module tmp dir that AnsibleModule removes at exit;
+            # the job ends with os._exit, so that is done here
+            made = module._tmpdir  # pylint: disable=protected-access
+            if made and not tmpdir_was_given and not module._keep_remote_files:  # pylint: disable=protected-access
+                shutil.rmtree(made, ignore_errors=True)
         if os.path.exists(downloader.dest):
             result = module.add_path_info(dict(result, dest=downloader.dest))
         return result

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import select
+import tempfile
 import threading
 import time
 
@@ -51,6 +52,13 @@ def module_args(args):
         basic._ANSIBLE_ARGS = old
 
 
+@pytest.fixture(autouse=True)
+def module_tmp_in_tmp_path(monkeypatch, tmp_path):
+    # fetch_url makes a module tmp dir that AnsibleModule removes at exit;
+    # ansible-test ends each test's fork before that runs
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path))
+
+
 def call(capsys, **args):
     args.setdefault('use_proxy', False)
     with module_args(args):
@@ -86,7 +94,23 @@ def server(tmp_path_factory):
     (root / 'file.bin').write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
     (root / 'SUMS').write_text('# made by the test\n%s *./file.bin\n%s  other.bin\n' % (digest, '0' * 64))
-    httpd = mod.ThreadingHTTPServer(('127.0.0.1', 0), mod.Handler)
+    answering = threading.Condition()
+    in_flight = [0]
+
+    class Handler(mod.Handler):
+        # the client has its answer before the handler logs it: log() waits
+        # for every request already begun to have written its line
+        def _serve(self, body):
+            with answering:
+                in_flight[0] += 1
+            try:
+                super(Handler, self)._serve(body)
+            finally:
+                with answering:
+                    in_flight[0] -= 1
+                    answering.notify_all()
+
+    httpd = mod.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
     httpd.daemon_threads = True
     httpd.root = str(root)
     httpd.log_path = str(root.parent / 'server.log')
@@ -102,6 +126,8 @@ def server(tmp_path_factory):
 
         @staticmethod
         def log():
+            with answering:
+                assert answering.wait_for(lambda: in_flight[0] == 0, timeout=30), 'a request never ended'
             with open(httpd.log_path) as f:
                 return [json.loads(line) for line in f]
     yield Server
@@ -254,8 +280,10 @@ def test_file_url(capsys, server, tmp_path):
 def test_background_job_reports_progress_and_result(capsys, server, tmp_path):
     async_dir = str(tmp_path / 'async')
     dest = str(tmp_path / 'bg.bin')
+    remote_tmp = tmp_path / 'remote_tmp'
+    remote_tmp.mkdir()
     launched = call(capsys, url=server.base + '/file.bin?rate=600000', dest=dest, background=True,
-                    time_limit=30, _async_dir=async_dir)
+                    time_limit=30, _async_dir=async_dir, _ansible_remote_tmp=str(remote_tmp))
     assert launched['started'] and not launched['finished'] and launched['dest'] == dest
     wait_gone(launched['supervisor_pid'])
     record = _jobs.read_record(async_dir, launched['ansible_job_id'])
@@ -265,13 +293,18 @@ def test_background_job_reports_progress_and_result(capsys, server, tmp_path):
     progress = _jobs.read_progress(record['asyncops']['progress_file'])
     assert progress['percent'] == 100 and progress['unit'] == 'B' and progress['total'] == SIZE
     assert open(dest, 'rb').read() == server.content
+    # the job ends with os._exit, past AnsibleModule's atexit cleanup of the tmp dir fetch_url made
+    assert list(remote_tmp.iterdir()) == []
 
 
 def test_background_failure_is_in_the_record(capsys, server, tmp_path):
     async_dir = str(tmp_path / 'async')
+    remote_tmp = tmp_path / 'remote_tmp'
+    remote_tmp.mkdir()
     launched = call(capsys, url=server.base + '/missing.bin', dest=str(tmp_path / 'x'), background=True,
-                    _async_dir=async_dir)
+                    _async_dir=async_dir, _ansible_remote_tmp=str(remote_tmp))
     wait_gone(launched['supervisor_pid'])
     record = _jobs.read_record(async_dir, launched['ansible_job_id'])
     assert record['failed'] and record['status_code'] == 404 and record['msg'] == 'Request failed'
+    assert list(remote_tmp.iterdir()) == []
     assert record['asyncops']['state'] == 'failed'
