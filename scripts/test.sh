@@ -135,13 +135,23 @@ step_molecule() {
         export NO_COLOR=1 PY_COLORS=0 ANSIBLE_NOCOLOR=1
     fi
     cd "$MAIN_COLL"
+    molecule_lock
     molecule test --scenario-name "$scenario"
+}
+
+# Scenarios share the harness's users, ports and state dir: one at a time on
+# this machine, whoever runs them (another checkout's run, a run by hand with
+# flock on the same file).
+molecule_lock() {
+    exec 8>"${AOJ_SSH_STATE_DIR:-/tmp/aoj-ssh}.lock"
+    flock 8
 }
 
 # after a timeout the test sequence did not reach its destroy
 step_molecule_destroy() {
     export HOME=$RUN_TMP/molecule-home
     cd "$MAIN_COLL"
+    molecule_lock
     molecule destroy --scenario-name "$1"
 }
 
