@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command of asyncops.jobs.
 #
-#   ./scripts/test.sh [STAGE...]     STAGE: sanity units integration build molecule compat
+#   ./scripts/test.sh [STAGE...]     STAGE: sanity lint units integration build molecule compat
 #                                    (default: all, in that order)
 #
 # Sets up everything it needs (Debian packages, .venv, a staged copy of the
@@ -23,7 +23,7 @@ SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}
 source "$(dirname "$SELF")/lib/env.sh"
 ROOT=$ASYNCOPS_ROOT
 
-ALL_STAGES=(sanity units integration build molecule compat)
+ALL_STAGES=(sanity lint units integration build molecule compat)
 APT_PACKAGES=(openssh-server sudo shellcheck cron acl python3)
 # pip warnings caused by this machine's pip.conf, not by the tests
 NOISE="^WARNING: Location 'file:///opt/pypi"
@@ -91,6 +91,23 @@ step_setup() {
 step_sanity() {
     cd "$MAIN_COLL"
     ansible-test sanity --venv
+}
+
+step_lint_changelog() {
+    cd "$MAIN_COLL"
+    antsibull-changelog lint
+}
+
+step_lint_docs() {
+    cd "$MAIN_COLL"
+    antsibull-docs lint-collection-docs --plugin-docs .
+}
+
+# roles (production profile), the example playbook and the Molecule scenarios
+step_lint_ansible() {
+    cd "$MAIN_COLL"
+    # offline: the linter cannot install this collection, so it must find the staged one
+    NO_COLOR=1 ANSIBLE_COLLECTIONS_PATH=$ASYNCOPS_TEST_DIR/main ansible-lint roles examples extensions/molecule
 }
 
 step_units() {
@@ -239,6 +256,12 @@ skip_step() {
 }
 
 stage_sanity() { run_step sanity 40m step_sanity; }
+
+stage_lint() {
+    run_step lint/changelog 5m step_lint_changelog
+    run_step lint/docs 10m step_lint_docs
+    run_step lint/ansible 15m step_lint_ansible
+}
 
 stage_units() {
     local python pythons
