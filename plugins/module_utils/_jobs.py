@@ -12,6 +12,7 @@ anything that touches ``<async_dir>/<jid>`` and its sidecars.
 
 from __future__ import annotations
 
+import collections
 import errno
 import json
 import math
@@ -42,6 +43,7 @@ _SIDECAR_RE = re.compile(r'\A' + _JID_IN_NAME + r'\.(?P<kind>' + '|'.join(SIDECA
 _TEMP_RE = re.compile(r'\A(?:' + _JID + r'|\.' + _JID + r'(?:\.(?:' + '|'.join(SIDECARS) + r'))?\.[A-Za-z0-9_]+)\.tmp\Z')
 # core's async_wrapper runs as "<python> <wrapper> <jid prefix> <time limit> ..." (2.17 to 2.21 at least)
 _TIME_LIMIT_RE = re.compile(r'\A[-+]?[0-9]+\Z')
+_PREFIX_RE = re.compile(r'\Aj?[0-9]{1,20}\Z')  # jid_prefix() of a valid jid
 _PROC = '/proc'
 
 RUNNING = 'running'
@@ -134,11 +136,21 @@ def job_paths(async_dir: str, jid: str) -> JobPaths:
 
 # ---------------------------------------------------------------- the async dir
 
-def _expand(raw: str, home: t.Optional[str] = None) -> str:
-    raw = os.path.expandvars(raw)
-    if home is not None and (raw == '~' or raw.startswith('~/')):
-        raw = home + raw[1:]
-    return os.path.abspath(os.path.expanduser(raw))
+_VAR_RE = re.compile(r'\$(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|\{(?P<braced>[^}]*)\})')
+
+
+def _expand(raw: str, environ: t.Mapping[str, str], home: t.Optional[str] = None) -> str:
+    """os.path.expandvars and expanduser, from environ; ``~`` is home when given."""
+    def var(m: t.Match[str]) -> str:
+        return environ.get(m.group('name') or m.group('braced'), m.group(0))
+    raw = _VAR_RE.sub(var, raw)
+    if raw == '~' or raw.startswith('~/'):
+        base = home if home is not None else (environ.get('HOME') or _passwd_home())
+        if base:
+            raw = base + raw[1:]
+    else:
+        raw = os.path.expanduser(raw)  # ~user
+    return os.path.abspath(raw)
 
 
 def _passwd_home() -> t.Optional[str]:
@@ -166,10 +178,12 @@ def candidate_async_dirs(explicit: t.Optional[str] = None,
     """
     environ = os.environ if environ is None else environ
     raw = explicit or environ.get(ASYNC_DIR_ENV) or DEFAULT_ASYNC_DIR
-    dirs = [_expand(raw)]
+    # environ may be a task's environment on top of this process's
+    variables = collections.ChainMap(dict(environ), os.environ)  # type: t.Mapping[str, str]
+    dirs = [_expand(raw, variables)]
     passwd_home = _passwd_home()
     if passwd_home:
-        other = _expand(raw, passwd_home)
+        other = _expand(raw, variables, passwd_home)
         if other not in dirs:
             dirs.append(other)
     return dirs
@@ -369,6 +383,19 @@ def _have_procfs() -> bool:
     return os.path.exists('%s/self/stat' % _PROC)
 
 
+def group_exists(pgid: t.Optional[int]) -> bool:
+    """Whether any process (zombies included) is in process group pgid."""
+    if not pgid:
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's group
+    return True
+
+
 def pid_is(pid: t.Any, start_time: t.Any) -> bool:
     """True when pid runs and, if a start time was recorded, is still the same process."""
     if not isinstance(pid, int) or isinstance(pid, bool):
@@ -397,8 +424,34 @@ def _all_pids() -> t.List[int]:
         return []
 
 
+def wrapper_prefix_at(argv: t.Sequence[str], i: int) -> t.Optional[str]:
+    """argv[i] if it is a jid prefix followed by a time limit, as in core async_wrapper's argv, else None."""
+    if 0 <= i < len(argv) - 1 and _PREFIX_RE.match(argv[i]) and _TIME_LIMIT_RE.match(argv[i + 1]):
+        return argv[i]
+    return None
+
+
+def _wrapper_prefixes(argv: t.List[str]) -> t.Set[str]:
+    return {argv[i] for i in range(len(argv) - 1) if wrapper_prefix_at(argv, i)}
+
+
 def _is_core_wrapper(argv: t.List[str], prefix: str) -> bool:
-    return any(arg == prefix and _TIME_LIMIT_RE.match(argv[i + 1]) for i, arg in enumerate(argv[:-1]))
+    return prefix in _wrapper_prefixes(argv)
+
+
+def core_wrapper_prefixes() -> t.Optional[t.Set[str]]:
+    """The jid prefixes of every running core async_wrapper, in one scan; None without procfs.
+
+    The rule of core_job_pids, for a whole listing at once.
+    """
+    if not _have_procfs():
+        return None
+    me = os.getpid()
+    found = set()  # type: t.Set[str]
+    for pid in _all_pids():
+        if pid != me:
+            found.update(_wrapper_prefixes(process_argv(pid)))
+    return found
 
 
 def core_job_pids(jid: str) -> t.List[int]:
@@ -537,7 +590,7 @@ def normalize_progress(data: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
         percent = round(min(max(percent, 0.0), 100.0), 2)
     message = data.get('message')
     unit = data.get('unit')
-    return {
+    out = {
         'percent': percent,
         'message': None if message is None else str(message),
         'current': current,
@@ -545,6 +598,12 @@ def normalize_progress(data: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
         'unit': None if unit is None else str(unit),
         'updated_at': _number(data.get('updated_at')),
     }
+    # a writer that knows better (a resumed download counts only this run's bytes) may say
+    for key in ('rate', 'eta'):
+        value = _number(data.get(key))
+        if value is not None and value >= 0:
+            out[key] = value
+    return out
 
 
 def read_progress(path: str) -> t.Optional[t.Dict[str, t.Any]]:
@@ -568,8 +627,14 @@ def write_progress(path: str, progress: t.Mapping[str, t.Any]) -> t.Dict[str, t.
 
 def progress_with_rate(progress: t.Mapping[str, t.Any], started_at: t.Optional[float],
                        now: t.Optional[float] = None) -> t.Dict[str, t.Any]:
-    """Add ``rate`` (units/s, or percent/s without units) and ``eta`` (s) where they can be computed."""
+    """Add ``rate`` (units/s, or percent/s without units) and ``eta`` (s) where they can be computed.
+
+    What the writer put in the sidecar is kept.
+    """
     out = dict(progress)
+    if out.get('rate') is not None:
+        out.setdefault('eta', None)
+        return out
     out['rate'] = out['eta'] = None
     at = out.get('updated_at') or (time.time() if now is None else now)
     spent = (at - started_at) if started_at else None

@@ -42,7 +42,6 @@ Runs on the target (Python 3.8+) and imports only the standard library and
 from __future__ import annotations
 
 import os
-import re
 import time
 import typing as t
 
@@ -51,8 +50,6 @@ from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
 __all__ = ['ProgressReporter', 'report_progress', 'discover_target', 'ProgressTarget']
 
 DEFAULT_MIN_INTERVAL = 0.25
-_PREFIX_RE = re.compile(r'\Aj?[0-9]{1,20}\Z')
-_TIME_LIMIT_RE = re.compile(r'\A[-+]?[0-9]+\Z')
 # how far up the process tree the async_wrapper may be (it is the direct parent
 # in every core from 2.17 to 2.21; a shell or an interpreter shim may sit between)
 _MAX_ANCESTORS = 4
@@ -81,8 +78,7 @@ def wrapper_jid_prefix(argv: t.Sequence[str]) -> t.Optional[str]:
     (the forked watcher and module runner keep that argv).
     """
     for i, arg in enumerate(argv[:-2]):
-        if 'async_wrapper' in os.path.basename(arg) and _PREFIX_RE.match(argv[i + 1]) \
-                and _TIME_LIMIT_RE.match(argv[i + 2]):
+        if 'async_wrapper' in os.path.basename(arg) and _jobs.wrapper_prefix_at(argv, i + 1):
             return argv[i + 1]
     return None
 

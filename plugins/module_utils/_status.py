@@ -236,13 +236,7 @@ def group_alive(pgid: int) -> bool:
     members = group_members(pgid)
     if members is not None:
         return bool(members)
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return _jobs.group_exists(pgid)
 
 
 def wait_group_gone(pgid: int, seconds: float) -> bool:
@@ -986,33 +980,10 @@ def _cheap_alive(record: t.Mapping[str, t.Any], jid: str, core_index: t.Optional
     return _jobs.jid_prefix(jid) in core_index
 
 
-_PREFIX_RE = re.compile(r'\Aj?[0-9]{1,20}\Z')
-_INT_RE = re.compile(r'\A[-+]?[0-9]+\Z')
-
-
-def _core_index() -> t.Optional[t.Set[str]]:
-    """The jid prefixes of every running core async_wrapper (argv: ... <prefix> <time limit> ...), in one scan.
-
-    The same rule as _jobs.core_job_pids, for a whole listing at once.
-    """
-    if not have_procfs():
-        return None
-    index = set()  # type: t.Set[str]
-    me = os.getpid()
-    for pid in _jobs._all_pids():  # pylint: disable=protected-access
-        if pid == me:
-            continue
-        argv = _jobs.process_argv(pid)
-        for i, arg in enumerate(argv[:-1]):
-            if _PREFIX_RE.match(arg) and _INT_RE.match(argv[i + 1]):
-                index.add(arg)
-    return index
-
-
 def scan(ctx: Context, now: float) -> t.Tuple[t.List[t.Dict[str, t.Any]], t.List[t.Dict[str, t.Any]]]:
     """Every job of every existing async dir (one entry each) and the garbage found there."""
     jobs, garbage = [], []
-    core_index = _core_index()
+    core_index = _jobs.core_wrapper_prefixes()
     for d in ctx.existing_dirs():
         try:
             entries, trash = _jobs.list_jobs(d)

@@ -387,18 +387,6 @@ def _set_subreaper() -> bool:
         return False
 
 
-def _group_alive(pgid: t.Optional[int]) -> bool:
-    if not pgid:
-        return False
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _signal_group(pgid: t.Optional[int], leader: t.Optional[int], sig: str) -> None:
     signum = getattr(signal, sig)
     if pgid:
@@ -918,7 +906,7 @@ class Supervisor(object):
                 self._reap()
             if self.sm.status is not None and not self.sm.done:
                 # a descendant may have gone without a SIGCHLD reaching us
-                self._apply(self.sm.group_changed(self.clock(), _group_alive(self.pid)))
+                self._apply(self.sm.group_changed(self.clock(), _jobs.group_exists(self.pid)))
             self._flush_progress(force=False)
         for fd in list(self.outputs):
             self._read_all(fd)
@@ -972,9 +960,9 @@ class Supervisor(object):
             if pid == self.pid:
                 if self.proc is not None:  # reaped here, with its rusage: Popen must not wait for it
                     self.proc.returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-                self._apply(self.sm.leader_exited(status, self.clock(), _group_alive(self.pid)))
+                self._apply(self.sm.leader_exited(status, self.clock(), _jobs.group_exists(self.pid)))
         if self.sm.status is not None and not self.sm.done:
-            self._apply(self.sm.group_changed(self.clock(), _group_alive(self.pid)))
+            self._apply(self.sm.group_changed(self.clock(), _jobs.group_exists(self.pid)))
 
     def _read(self, fd: int) -> bool:
         """Read what is there; False at end of file (the fd is then closed)."""

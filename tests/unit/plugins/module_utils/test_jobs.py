@@ -253,6 +253,25 @@ def test_resolve_expands_tilde_and_vars(monkeypatch, tmp_path):
     assert _jobs.resolve_async_dir(str(tmp_path / 'a' / '..' / 'b')) == str(tmp_path / 'b')
 
 
+def test_expansion_reads_the_environ_given(monkeypatch, tmp_path):
+    """An environ passed in (the job's, not this process's) decides $VARS and ~."""
+    monkeypatch.setenv('HOME', str(tmp_path / 'process-home'))
+    monkeypatch.setenv('JOBS_TEST_DIR', str(tmp_path / 'process-vars'))
+    env = {'HOME': str(tmp_path / 'job-home'), 'JOBS_TEST_DIR': str(tmp_path / 'job-vars')}
+    assert _jobs.resolve_async_dir(environ=env) == str(tmp_path / 'job-home' / '.ansible_async')
+    assert _jobs.resolve_async_dir('$JOBS_TEST_DIR/a', environ=env) == str(tmp_path / 'job-vars' / 'a')
+    assert _jobs.resolve_async_dir('${JOBS_TEST_DIR}/b', environ=env) == str(tmp_path / 'job-vars' / 'b')
+    assert _jobs.resolve_async_dir('$UNSET_JOBS_VAR/c', environ=env) == os.path.abspath('$UNSET_JOBS_VAR/c')
+    env[_jobs.ASYNC_DIR_ENV] = '~/from-env'
+    assert _jobs.resolve_async_dir(environ=env) == str(tmp_path / 'job-home' / 'from-env')
+    # what it does not set comes from this process's environment
+    assert _jobs.resolve_async_dir(environ={}) == str(tmp_path / 'process-home' / '.ansible_async')
+    assert _jobs.resolve_async_dir('$JOBS_TEST_DIR', environ={'HOME': '/elsewhere'}) == str(tmp_path / 'process-vars')
+    monkeypatch.delenv('HOME')
+    passwd_home = os.path.abspath(pwd.getpwuid(os.geteuid()).pw_dir)
+    assert _jobs.resolve_async_dir(environ={}) == os.path.join(passwd_home, '.ansible_async')
+
+
 def test_candidates_home_overridden(monkeypatch, tmp_path):
     """$HOME differs from the passwd home: both expansions are candidates, $HOME's first (core's wrapper)."""
     passwd_home = pwd.getpwuid(os.geteuid()).pw_dir
@@ -860,6 +879,36 @@ def test_process_start_time(procs):
         assert _jobs.process_start_time(bad) is None
 
 
+def test_group_exists(procs):
+    child = subprocess.Popen([sys.executable, '-c', 'import sys; print("up", flush=True); sys.stdin.read()'],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, universal_newlines=True,
+                             start_new_session=True)
+    procs.append(child)
+    assert child.stdout.readline() == 'up\n'
+    assert _jobs.group_exists(child.pid)
+    child.kill()
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+    assert _jobs.group_exists(child.pid)   # a zombie still holds its group
+    child.wait()
+    assert not _jobs.group_exists(child.pid)
+    for nothing in (0, None):
+        assert not _jobs.group_exists(nothing)
+
+
+def test_core_wrapper_prefixes(procs, monkeypatch, tmp_path):
+    spawn(procs, 'j123456789', '3600', 'whatever')
+    spawn(procs, 'tail', 'j987654321.42')
+    spawn(procs, '123456', 'abc')
+    found = _jobs.core_wrapper_prefixes()
+    assert 'j123456789' in found
+    assert 'j987654321' not in found and '123456' not in found
+    assert _jobs.wrapper_prefix_at(['x', 'j1', '-5'], 1) == 'j1'
+    assert _jobs.wrapper_prefix_at(['x', 'j1', '-5'], 0) is None
+    assert _jobs.wrapper_prefix_at(['j1'], 0) is None
+    monkeypatch.setattr(_jobs, '_PROC', str(tmp_path / 'no-procfs'))
+    assert _jobs.core_wrapper_prefixes() is None
+
+
 def test_pid_is(procs):
     token = _jobs.process_start_time(os.getpid())
     assert token and token != _jobs.START_TIME_UNKNOWN
@@ -1133,7 +1182,12 @@ def test_remove_job(adir):
     ({'current': 'x', 'total': 10}, {'total': 10}),
     ({'message': 'Downloading', 'unit': 'B'}, {'message': 'Downloading', 'unit': 'B'}),
     ({'message': 42, 'unit': 7}, {'message': '42', 'unit': '7'}),
-    ({'updated_at': 1000.5, 'color': 'red', 'eta': 3}, {'updated_at': 1000.5}),
+    ({'updated_at': 1000.5, 'color': 'red'}, {'updated_at': 1000.5}),
+    # the writer's own rate and eta are kept when they are numbers >= 0
+    ({'rate': 1.5, 'eta': 3}, {'rate': 1.5, 'eta': 3}),
+    ({'rate': '2', 'eta': 0}, {'rate': 2.0, 'eta': 0}),
+    ({'rate': -1, 'eta': 'soon'}, {}),
+    ({'rate': True, 'eta': float('nan')}, {}),
     ({'updated_at': 'soon'}, {}),
 ], ids=_id)
 def test_normalize_progress(given, expected):
@@ -1197,6 +1251,9 @@ def test_missing_or_odd_progress_is_none(adir):
     ({'current': 50, 'total': 150, 'updated_at': 100.0}, 100.0, None, None, None),  # no time spent
     ({'current': 50, 'total': 150, 'updated_at': 90.0}, 100.0, None, None, None),   # clock went back
     ({}, 100.0, 110.0, None, None),
+    # the writer's figures win over a rate from the job's start (a resumed download)
+    ({'current': 50, 'total': 150, 'updated_at': 110.0, 'rate': 25.0, 'eta': 4.0}, 100.0, None, 25.0, 4.0),
+    ({'current': 50, 'total': 150, 'updated_at': 110.0, 'rate': 25.0}, 100.0, None, 25.0, None),
 ], ids=_id)
 def test_progress_with_rate(progress, started_at, now, rate, eta):
     given = dict(progress)

@@ -741,7 +741,7 @@ def test_prune(adir, monkeypatch):
 
 def test_prune_never_removes_a_running_job(adir, monkeypatch):
     monkeypatch.setattr(_jobs, 'job_processes_alive', lambda record, jid: True)
-    monkeypatch.setattr(_status, '_core_index', lambda: None)
+    monkeypatch.setattr(_jobs, 'core_wrapper_prefixes', lambda: None)
     monkeypatch.setattr(_status, 'core_procs', lambda jid: _status.CoreProcs(None, [], None, None))
     write(adir, 'j1.2', {'started': True, 'finished': False}, mtime=time.time() - 30 * 86400)
     result = run(adir, mode='prune', max_age=0)
