@@ -709,7 +709,7 @@ class Supervisor(object):
             return self._start_failed(e)
         self.write_record(self.running_record())
         self.announced = True
-        self._notify(self.notify_fd, {'ok': True, 'jid': self.jid, 'pid': self.pid,
+        self._notify(self.notify_fd, {'ok': True, 'jid': self.jid, 'pid': self.pid, 'started_at': self.started_at,
                                       'supervisor_pid': self.me, 'results_file': self.paths.record})
         if not self.wait:
             _close(self.notify_fd)
@@ -1315,6 +1315,8 @@ def _launch_result(jid: str, async_dir: str, message: t.Mapping[str, t.Any], spe
         'changed': True, 'started': True, 'finished': False, 'ansible_job_id': jid,
         'results_file': _jobs.job_paths(async_dir, jid).record, 'pid': message.get('pid'),
         'supervisor_pid': message.get('supervisor_pid'), 'cmd': spec.cmd,
+        # the job's own start: the controller's clock alone would count the launch's round trip
+        'asyncops': {'state': _jobs.RUNNING, 'started_at': message.get('started_at')},
     }
 
 

@@ -254,6 +254,18 @@ results_file:
   description: With O(background=true), the job's record on the target.
   returned: with O(background=true)
   type: str
+pid:
+  description: With O(background=true), the job's process.
+  returned: with O(background=true)
+  type: int
+supervisor_pid:
+  description: With O(background=true), the supervisor process.
+  returned: with O(background=true)
+  type: int
+asyncops:
+  description: With O(background=true), C(state) (V(running)) and C(started_at) (epoch seconds) of the job.
+  returned: with O(background=true)
+  type: dict
 """
 
 import hashlib

@@ -351,14 +351,15 @@ msg:
   type: str
 asyncops:
   description:
-    - What the supervisor recorded; the record's C(asyncops) block.
-  returned: with O(wait)
+    - With O(wait), what the supervisor recorded; the record's C(asyncops) block.
+    - After a launch, only C(state) (V(running)) and C(started_at).
+  returned: with O(wait), and when a job was started (not with O(batch))
   type: dict
   contains:
     state:
-      description: How the job ended.
+      description: How the job ended; V(running) after a launch.
       type: str
-      choices: [succeeded, failed, timeout, killed]
+      choices: [running, succeeded, failed, timeout, killed]
     reason:
       description: Why it ended.
       type: str

@@ -395,6 +395,8 @@ def test_launch_returns_once_the_record_exists_and_streams_output(async_dir, fif
     assert ao['state'] == 'running' and ao['pid'] == launched['pid'] == ao['pgid']
     assert ao['pid_start'] == _jobs.process_start_time(ao['pid'])
     assert ao['supervisor_pid'] == launched['supervisor_pid'] != os.getpid()
+    # the launch says when the job really started, as the record does
+    assert launched['asyncops'] == {'state': 'running', 'started_at': ao['started_at']}
     assert _jobs.job_processes_alive(record, jid)
     assert os.getpgid(ao['pid']) == ao['pid']
     assert os.getsid(ao['supervisor_pid']) != os.getsid(0)  # detached from our session
