@@ -58,7 +58,9 @@ _MAX_ANCESTORS = 4
 class ProgressTarget(t.NamedTuple):
     """Where progress goes: the sidecar, plus the running record of a core async job."""
     mode: str  # 'supervisor' or 'async_wrapper'
-    progress_file: str
+    # None under core's wrapper: its cleanup removes only the record, so a
+    # sidecar would be left behind; the record carries the progress instead
+    progress_file: t.Optional[str]
     record: t.Optional[str] = None
     jid: t.Optional[str] = None
 
@@ -125,7 +127,7 @@ def discover_target(environ: t.Optional[t.Mapping[str, str]] = None,
                 found = _find_core_record(prefix, environ)
                 if found:
                     paths = _jobs.job_paths(found[0], found[1])
-                    return ProgressTarget('async_wrapper', paths.progress, paths.record, found[1])
+                    return ProgressTarget('async_wrapper', None, paths.record, found[1])
                 break
             pid = parent_of(pid)
     path = environ.get(_jobs.PROGRESS_ENV)
@@ -220,7 +222,8 @@ class ProgressReporter(object):
         self.last = data
         target = self.target
         try:
-            _jobs.write_json(target.progress_file, data)
+            if target.progress_file is not None:
+                _jobs.write_json(target.progress_file, data)
             if target.record is not None:
                 self._fold_into_record(target.record, data)
             self.writes += 1

@@ -84,7 +84,7 @@ def test_under_core_async_wrapper(core_job):
     assert target.mode == 'async_wrapper'
     assert target.jid == 'j123456.777'
     assert target.record == os.path.join(core_job, 'j123456.777')
-    assert target.progress_file == os.path.join(core_job, 'j123456.777.progress')
+    assert target.progress_file is None   # core's cleanup would leave a sidecar behind
 
 
 def test_under_core_async_wrapper_through_an_intermediate_process(core_job):
@@ -123,8 +123,7 @@ def test_ambiguous_or_missing_core_record_is_left_alone(core_job):
 # ---------------------------------------------------------------- writing
 
 def test_core_record_gets_the_progress_and_keeps_its_keys(core_job):
-    target = P.ProgressTarget('async_wrapper', os.path.join(core_job, 'j123456.777.progress'),
-                              os.path.join(core_job, 'j123456.777'), 'j123456.777')
+    target = P.ProgressTarget('async_wrapper', None, os.path.join(core_job, 'j123456.777'), 'j123456.777')
     reporter = P.ProgressReporter(total=200, unit='B', target=target, clock=Clock(), wallclock=Clock(1000.0))
     assert reporter.update(current=50, message='copying')
     record = _jobs.read_json(target.record)
@@ -134,9 +133,10 @@ def test_core_record_gets_the_progress_and_keeps_its_keys(core_job):
     assert record['progress']['message'] == 'copying'
     assert record['progress']['unit'] == 'B'
     assert record['progress']['updated_at'] == 1000.0
-    assert _jobs.read_progress(target.progress_file)['current'] == 50
-    assert stat.S_IMODE(os.stat(target.progress_file).st_mode) == 0o600
-    assert [n for n in os.listdir(core_job) if n.endswith('.tmp')] == []
+    assert record['progress']['current'] == 50
+    assert stat.S_IMODE(os.stat(target.record).st_mode) == 0o600
+    # the record is all there is: core's cleanup after a poll removes it and nothing else
+    assert not [n for n in os.listdir(core_job) if n.startswith('j123456.777.')]
 
 
 def test_a_finished_or_foreign_record_is_not_touched(core_job):
@@ -144,7 +144,7 @@ def test_a_finished_or_foreign_record_is_not_touched(core_job):
     final = {'changed': True, 'rc': 0, 'ansible_job_id': 'j123456.777'}  # core's final write has no 'started'
     with open(path, 'w') as f:
         json.dump(final, f)
-    target = P.ProgressTarget('async_wrapper', path + '.progress', path, 'j123456.777')
+    target = P.ProgressTarget('async_wrapper', None, path, 'j123456.777')
     P.ProgressReporter(target=target).update(percent=10)
     assert _jobs.read_json(path) == final
     with open(path, 'w') as f:
@@ -231,10 +231,10 @@ def test_end_to_end_under_a_process_that_looks_like_core_async_wrapper(tmp_path)
     out = subprocess.run([sys.executable, str(wrapper), 'j4242', '60', 'true', '/tmp/module.py'], env=env,
                          stdout=subprocess.PIPE, check=True).stdout.decode()
     assert out.strip() == 'async_wrapper'
-    records = [n for n in os.listdir(str(async_dir)) if n.startswith('j4242.') and not n.endswith('.progress')]
-    assert len(records) == 1
+    records = os.listdir(str(async_dir))
+    assert len(records) == 1 and records[0].startswith('j4242.')   # the record only, no sidecar
     record = _jobs.read_json(str(async_dir / records[0]))
     assert record['progress']['current'] == 4 and record['progress']['total'] == 10
     assert record['progress']['percent'] == 40.0 and record['progress']['unit'] == 'files'
+    assert record['progress']['message'] == 'four'
     assert not record['finished']
-    assert _jobs.read_progress(str(async_dir / (records[0] + '.progress')))['message'] == 'four'
