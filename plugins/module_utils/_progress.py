@@ -203,6 +203,17 @@ class ProgressReporter(object):
         self._write(self._pending, self._clock())
         return True
 
+    def result_progress(self) -> t.Optional[t.Dict[str, t.Any]]:
+        """The latest report, for the module to return as ``progress``; None unless under core's wrapper.
+
+        There the module's result replaces the running record, and with it the
+        progress it carried; returned in the result, the final status still has it.
+        """
+        if self.target is None or self.target.mode != 'async_wrapper':
+            return None
+        data = self._pending if self._pending is not None else self.last
+        return None if data is None else dict(data)
+
     def _rate(self, data: t.Mapping[str, t.Any], now: float) -> t.Dict[str, t.Any]:
         spent = now - self._t0
         current, total = data.get('current'), data.get('total')

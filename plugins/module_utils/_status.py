@@ -385,8 +385,11 @@ class Context:
                 out.append(d)
         return out
 
-    def locate(self, jid: t.Any) -> str:
-        """The async dir that holds jid's record; fails like the built-in for an unknown job."""
+    def locate(self, jid: t.Any, or_sidecars: bool = False) -> str:
+        """The async dir that holds jid's record; fails like the built-in for an unknown job.
+
+        With or_sidecars, a dir holding only sidecars of jid will do (what cleanup removes).
+        """
         try:
             _jobs.validate_jid(jid)
         except _jobs.InvalidJid as e:
@@ -416,6 +419,10 @@ class Context:
                 raise StatusFailure('%s is not a regular file, not a job record (refusing to follow it)' % path,
                                     ansible_job_id=jid, results_file=path, started=True, finished=True)
             return d
+        if or_sidecars:
+            for d in self.dirs:
+                if any(os.path.lexists(path) for path in _jobs.job_paths(d, jid)[1:]):
+                    return d
         msg = 'could not find job'
         if len(missing_dirs) == len(self.dirs):
             msg = ('could not find job %s: the async dir %s does not exist for %s'
@@ -1132,7 +1139,7 @@ def run(params: t.Mapping[str, t.Any], check_mode: bool = False,
         except _jobs.InvalidJid as e:
             raise StatusFailure(e.msg, ansible_job_id=jid if isinstance(jid, str) else None,
                                 started=False, finished=False) from None
-    located = [(ctx.locate(jid), jid) for jid in jids]
+    located = [(ctx.locate(jid, or_sidecars=mode == CLEANUP), jid) for jid in jids]
     fail_on_job_failure = params.get('fail_on_job_failure', True)
     fail_on_job_failure = True if fail_on_job_failure is None else fail_on_job_failure
 

@@ -53,7 +53,8 @@ options:
   mode:
     description:
       - V(status) returns the state of the job (the default, as with the built-in).
-      - V(cleanup) removes the job's record and its sidecar files whatever the state of the job, as the built-in does.
+      - V(cleanup) removes the job's record and its sidecar files whatever the state of the job, as the built-in does;
+        sidecars left without a record are removed too.
       - V(wait) blocks on the target until the job finishes (or, with O(jids), all or any of the jobs, see
         O(wait_for)) or O(timeout) seconds pass, and returns what V(status) returns then, with RV(finished=false) if
         the wait ran out. A job that dies while it is waited for ends the wait as C(lost).

@@ -254,6 +254,12 @@ results_file:
   description: With O(background=true), the job's record on the target.
   returned: with O(background=true)
   type: str
+progress:
+  description:
+    - Under the C(async) keyword, the last progress report (C(percent), C(current), C(total), C(unit),
+      C(message), C(rate), C(eta), C(updated_at)), so that the final status of the job still shows it.
+  returned: when run under the C(async) keyword and a request was made
+  type: dict
 pid:
   description: With O(background=true), the job's process.
   returned: with O(background=true)
@@ -567,12 +573,19 @@ class Downloader(object):
             os.fsync(fd)
         finally:
             os.close(fd)
+            self._carry_progress(progress)
         if total is not None and offset + done != total:
             raise DownloadError('the download ended after %d of %d bytes; %s is kept: run the task again to resume'
                                 % (offset + done, total, self.part), status_code=status, bytes_transferred=done,
                                 resumed_from=offset)
         progress.done(message='downloaded %s' % name)
+        self._carry_progress(progress)
         return status
+
+    def _carry_progress(self, reporter):
+        carried = reporter.result_progress()
+        if carried is not None:
+            self.result['progress'] = carried
 
 
 def _argument_spec():

@@ -139,6 +139,23 @@ def test_core_record_gets_the_progress_and_keeps_its_keys(core_job):
     assert not [n for n in os.listdir(core_job) if n.startswith('j123456.777.')]
 
 
+def test_result_progress_only_where_the_record_carries_it(core_job, tmp_path):
+    target = P.ProgressTarget('async_wrapper', None, os.path.join(core_job, 'j123456.777'), 'j123456.777')
+    clock = Clock()
+    reporter = P.ProgressReporter(total=100, target=target, clock=clock, wallclock=Clock(1000.0))
+    assert reporter.result_progress() is None        # nothing reported yet
+    reporter.update(current=10)
+    assert reporter.result_progress()['current'] == 10
+    reporter.update(current=20)                      # throttled: not written, but the latest
+    assert reporter.result_progress()['current'] == 20
+    reporter.done()
+    assert reporter.result_progress()['percent'] == 100
+    beside = P.ProgressReporter(total=100, target=P.ProgressTarget('supervisor', str(tmp_path / 'j1.1.progress')))
+    beside.update(current=10)
+    assert beside.result_progress() is None          # the sidecar outlives the job there
+    assert P.ProgressReporter(environ={}).result_progress() is None
+
+
 def test_a_finished_or_foreign_record_is_not_touched(core_job):
     path = os.path.join(core_job, 'j123456.777')
     final = {'changed': True, 'rc': 0, 'ansible_job_id': 'j123456.777'}  # core's final write has no 'started'

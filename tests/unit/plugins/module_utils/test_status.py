@@ -434,6 +434,22 @@ def test_cleanup_mode(adir):
         run(adir, jid='j1.2', mode='cleanup')
 
 
+def test_cleanup_mode_removes_sidecars_left_without_a_record(adir):
+    """Core's cleanup removes the record only: what it leaves can be cleaned up by jid."""
+    for ext in ('.out', '.progress'):
+        open(os.path.join(adir, 'j1.2' + ext), 'w').close()
+    open(os.path.join(adir, 'j1.2.other'), 'w').close()
+    result = run(adir, jid='j1.2', mode='cleanup')
+    assert result['changed'] is True and result['state'] is None
+    assert sorted(result['removed_files']) == [os.path.join(adir, 'j1.2.out'), os.path.join(adir, 'j1.2.progress')]
+    assert os.listdir(adir) == ['j1.2.other']
+    # only cleanup takes sidecars for a job
+    open(os.path.join(adir, 'j1.3.progress'), 'w').close()
+    for mode in ('status', 'wait', 'kill'):
+        with pytest.raises(_status.StatusFailure, match='could not find job'):
+            run(adir, jid='j1.3', mode=mode)
+
+
 def test_cleanup_mode_removes_a_damaged_record(adir):
     write(adir, 'j1.2', 'garbage')
     result = run(adir, jid='j1.2', mode='cleanup')
