@@ -382,6 +382,7 @@ class Downloader(object):
         if os.path.isdir(self.dest):
             self.dest = os.path.join(self.dest, url_filename(self.url))
         self.part = self.dest + '.part'
+        self.progress = None  # the ProgressReporter of the transfer, once it began
         self.force = p['force']
         self.resume = p['resume']
         self.timeout = p['timeout']
@@ -481,7 +482,13 @@ class Downloader(object):
         if self.module.check_mode:
             self.result.update(changed=True, msg='the file would be downloaded')
             return self.result
-        status = self._download()
+        try:
+            status = self._download()
+        finally:
+            # under core's wrapper the result replaces the record that carried the progress
+            carried = self.progress.result_progress() if self.progress is not None else None
+            if carried is not None:
+                self.result['progress'] = carried
         if self.expected:
             actual = _file_digest(self.part, self.algorithm)
             if actual != self.expected:
@@ -549,7 +556,7 @@ class Downloader(object):
         if response is None:
             raise DownloadError('Request failed: no response body', status_code=status)
         self.result.update(resumed_from=offset, bytes_transferred=0)
-        progress = _progress.ProgressReporter(total=total, unit='B', start=offset)
+        progress = self.progress = _progress.ProgressReporter(total=total, unit='B', start=offset)
         name = os.path.basename(self.dest)
         progress.update(current=offset, message='downloading %s' % name, force=True)
         done = 0
@@ -573,19 +580,12 @@ class Downloader(object):
             os.fsync(fd)
         finally:
             os.close(fd)
-            self._carry_progress(progress)
         if total is not None and offset + done != total:
             raise DownloadError('the download ended after %d of %d bytes; %s is kept: run the task again to resume'
                                 % (offset + done, total, self.part), status_code=status, bytes_transferred=done,
                                 resumed_from=offset)
         progress.done(message='downloaded %s' % name)
-        self._carry_progress(progress)
         return status
-
-    def _carry_progress(self, reporter):
-        carried = reporter.result_progress()
-        if carried is not None:
-            self.result['progress'] = carried
 
 
 def _argument_spec():
