@@ -232,6 +232,25 @@ def group_members(pgid: int) -> t.Optional[t.List[Proc]]:
     return [p for p in all_procs() if p.pgrp == pgid and p.state not in ('Z', 'X')]
 
 
+def descendants_outside_group(root: Proc) -> t.List[Proc]:
+    """Living descendants of root that are not in root's process group.
+
+    Core's wrapper moves its module runner into a group of its own from the
+    parent, after the fork: what the runner started before that stays behind
+    in the wrapper's group, out of reach of a signal to the runner's group.
+    """
+    children = {}  # type: t.Dict[int, t.List[Proc]]
+    for p in all_procs():
+        children.setdefault(p.ppid, []).append(p)
+    found, todo = [], [root.pid]
+    while todo:
+        for p in children.get(todo.pop(), []):
+            todo.append(p.pid)
+            if p.pgrp != root.pid and p.state not in ('Z', 'X'):
+                found.append(p)
+    return found
+
+
 def group_alive(pgid: int) -> bool:
     members = group_members(pgid)
     if members is not None:
@@ -654,6 +673,7 @@ class _KillPlan:
         self.supervisor = None  # type: t.Optional[t.Tuple[int, t.Any]]
         self.supervisor_notified = False
         self.watchers = []  # type: t.List[Proc]
+        self.strays = []  # type: t.List[Proc]
         self.stopped_watchers = []  # type: t.List[Proc]
         self.core = None  # type: t.Optional[CoreProcs]
         self.signal = None  # type: t.Optional[str]
@@ -720,6 +740,7 @@ class _KillPlan:
         if core.runner is not None:
             self.pgid = core.runner.pid
             self.leader = (core.runner.pid, core.runner.start)
+            self.strays = descendants_outside_group(core.runner)
         else:
             self.notes.append('the module process of the job was already gone')
 
@@ -729,15 +750,31 @@ class _KillPlan:
             if signal_group(self.pgid, signal.SIGTERM):
                 self.signal = 'SIGTERM'
                 self.term_sent_at = time.time()
+        if self._signal_strays(signal.SIGTERM) and self.signal is None:
+            self.signal = 'SIGTERM'
+            self.term_sent_at = time.time()
 
     def gone(self) -> bool:
-        return self.pgid is None or not group_alive(self.pgid)
+        group_gone = self.pgid is None or not group_alive(self.pgid)
+        return group_gone and not any(_jobs.pid_is(p.pid, p.start) for p in self.strays)
 
     def kill(self) -> None:
-        if self.pgid is not None and not self.gone() and self._group_still_ours():
+        if self.gone():
+            return
+        if self.pgid is not None and self._group_still_ours():
             if signal_group(self.pgid, signal.SIGKILL):
                 self.signal = 'SIGKILL'
                 self.kill_sent_at = time.time()
+        if self._signal_strays(signal.SIGKILL):
+            self.signal = 'SIGKILL'
+            self.kill_sent_at = self.kill_sent_at or time.time()
+
+    def _signal_strays(self, sig: int) -> bool:
+        """Signal the job's processes outside its group (each checked against PID reuse)."""
+        sent = False
+        for p in self.strays:
+            sent = signal_verified(p.pid, p.start, sig) or sent
+        return sent
 
     def _group_still_ours(self) -> bool:
         if self.pgid is None:

@@ -776,3 +776,39 @@ def test_list_and_wait_many_supervised_jobs(adir, procs):
     listed = run(adir, mode='list')
     assert sorted(listed['jobs_by_jid']) == sorted(jids)
     assert all(j['kind'] == 'asyncops' and j['elapsed'] >= 0 for j in listed['jobs'])
+
+
+RACE = textwrap.dedent(r"""
+    import os, sys, time
+    r, w = os.pipe()
+    runner = os.fork()
+    if runner == 0:
+        child = os.fork()
+        if child == 0:
+            os.execvp('sleep', ['sleep', '300'])   # started before the runner left the group
+        os.setpgid(0, 0)                           # the runner moves into a group of its own
+        os.write(w, b'%d %d\n' % (os.getpid(), child))
+        time.sleep(300)
+    print(os.read(r, 100).decode().strip(), flush=True)
+    time.sleep(300)
+""")
+
+
+@linux_only
+def test_descendants_left_in_the_old_group_are_found():
+    """Core's wrapper moves its runner into a new group after the fork: earlier children stay behind."""
+    p = subprocess.Popen([sys.executable, '-c', RACE], stdout=subprocess.PIPE, universal_newlines=True,
+                         start_new_session=True)
+    runner = None
+    try:
+        runner, child = map(int, p.stdout.readline().split())
+        root = _status.read_proc(runner)
+        assert root.pgrp == runner
+        strays = _status.descendants_outside_group(root)
+        assert [s.pid for s in strays] == [child]
+        assert strays[0].pgrp == p.pid
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        if runner:
+            os.killpg(runner, signal.SIGKILL)
+        p.wait()
