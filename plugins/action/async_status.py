@@ -26,7 +26,7 @@ from ansible.utils.vars import merge_hash
 
 from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
 from ansible_collections.asyncops.jobs.plugins.module_utils import _status
-from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import unexpanded_async_dir
+from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import with_async_dir
 
 try:
     import jmespath
@@ -118,8 +118,7 @@ class ActionModule(ActionBase):
             result['stdout_lines'] = result['stderr_lines'] = []
 
         # only what the task gave (the module checks the spec again and sets the defaults itself)
-        module_args = dict((k, v) for k, v in self._task.args.items() if k != 'query')
-        module_args['_async_dir'] = unexpanded_async_dir(self)
+        module_args = with_async_dir(self, dict((k, v) for k, v in self._task.args.items() if k != 'query'))
 
         result = merge_hash(result, self._execute_module(module_name=MODULE, module_args=module_args,
                                                          task_vars=task_vars))

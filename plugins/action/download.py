@@ -12,7 +12,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import unexpanded_async_dir
+from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import with_async_dir
 
 
 class ActionModule(ActionBase):
@@ -25,12 +25,9 @@ class ActionModule(ActionBase):
         del tmp  # tmp no longer has any effect
 
         wrap_async = self._task.async_val
-        module_args = self._task.args.copy()
-        if '_async_dir' in module_args:
-            raise AnsibleActionFail('_async_dir is internal: set the job directory with ansible_async_dir')
+        module_args = with_async_dir(self, self._task.args)
         if wrap_async and boolean(module_args.get('background', False), strict=False):
             raise AnsibleActionFail('background=true starts a job of its own; do not combine it with the async keyword')
-        module_args['_async_dir'] = unexpanded_async_dir(self)
 
         # under async, core's async_wrapper runs the module and removes the remote tmp dir itself
         # (the module result says so with _ansible_suppress_tmpdir_delete, which _execute_module honours)

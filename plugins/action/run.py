@@ -7,11 +7,10 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import unexpanded_async_dir
+from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import with_async_dir
 
 
 class ActionModule(ActionBase):
@@ -23,10 +22,7 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp  # tmp no longer has any effect
 
-        module_args = self._task.args.copy()
-        if '_async_dir' in module_args:
-            raise AnsibleActionFail('_async_dir is internal: set the job directory with ansible_async_dir')
-        module_args['_async_dir'] = unexpanded_async_dir(self)
+        module_args = with_async_dir(self, self._task.args)
         result = merge_hash(result, self._execute_module(
             module_name='asyncops.jobs.run', module_args=module_args, task_vars=task_vars))
 

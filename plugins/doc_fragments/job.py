@@ -29,11 +29,6 @@ options:
       - V(0) sends C(SIGKILL) right after C(SIGTERM).
     type: float
     default: 5
-  _async_dir:
-    description:
-      - Internal. The job directory as the action plugin found it (the shell option C(async_dir), C(~) not
-        expanded); the action plugin sets it and refuses it from a task.
-    type: str
 notes:
   - The job runs detached from the connection in its own session and process group, under a
     supervisor process that writes its record C(<async_dir>/<jid>) (mode C(0600) in a C(0700)
@@ -45,4 +40,15 @@ notes:
     being killed from outside (M(asyncops.jobs.async_status) C(mode=kill) does that before it signals
     the group), so the job is recorded as V(killed). C(SIGTERM) to the supervisor makes it stop the
     job itself (C(SIGTERM), grace, C(SIGKILL)) and record V(killed).
+"""
+
+    # The option every module of the collection gets from its action plugin; the
+    # argument spec is ASYNC_DIR_ARGUMENT_SPEC in plugins/module_utils/_jobs.py.
+    ASYNC_DIR = r"""
+options:
+  _async_dir:
+    description:
+      - Internal. The job directory as the action plugin found it (the shell option C(async_dir), C(~) not
+        expanded); the action plugin sets it and refuses it from a task.
+    type: str
 """

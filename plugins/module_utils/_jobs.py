@@ -30,6 +30,10 @@ ASYNC_DIR_ENV = 'ANSIBLE_ASYNC_DIR'
 PROGRESS_ENV = 'ASYNCOPS_PROGRESS_FILE'
 JID_ENV = 'ASYNCOPS_JOB_ID'
 
+# The option every module of the collection takes from its action plugin: the shell
+# option async_dir, ~ not expanded. Documented by the asyncops.jobs.job.async_dir fragment.
+ASYNC_DIR_ARGUMENT_SPEC = {'_async_dir': {'type': 'str'}}
+
 # Core's async_wrapper makes "j<random>.<pid>" (older cores "<random>.<pid>");
 # jobs of this collection use the same shape so that both tools read both.
 # [0-9], not \d: \d also matches non-ASCII digits.

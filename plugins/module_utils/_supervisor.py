@@ -82,11 +82,11 @@ TERM = 'SIGTERM'
 KILL = 'SIGKILL'
 
 # The options asyncops.jobs.run and asyncops.jobs.download share; documented by
-# the asyncops.jobs.job doc fragment. _async_dir is passed by the action plugins.
+# the asyncops.jobs.job doc fragment.
 JOB_ARGUMENT_SPEC = dict(
     time_limit=dict(type='float'),
     kill_grace=dict(type='float', default=DEFAULT_KILL_GRACE),
-    _async_dir=dict(type='str'),
+    **_jobs.ASYNC_DIR_ARGUMENT_SPEC
 )
 
 

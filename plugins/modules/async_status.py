@@ -124,11 +124,6 @@ options:
       - With V(false) the task succeeds and RV(state), RV(summary) tell what happened.
     type: bool
     default: true
-  _async_dir:
-    description:
-      - Internal. The job directory as the action plugin found it (the shell option C(async_dir), C(~) not
-        expanded); the action plugin sets it and refuses it from a task.
-    type: str
   query:
     description:
       - A JMESPath expression applied on the controller to the list of jobs that O(mode=list) and O(jids) return
@@ -152,6 +147,7 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - asyncops.jobs.job.async_dir
 attributes:
   action:
     support: full
@@ -636,13 +632,12 @@ max_age:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
 from ansible_collections.asyncops.jobs.plugins.module_utils import _status
 
 
 def main():
-    argument_spec = dict(_status.ARGUMENT_SPEC)
-    # passed in by the action plugin: the shell option async_dir, ~ not expanded
-    argument_spec['_async_dir'] = dict(type='str')
+    argument_spec = dict(_status.ARGUMENT_SPEC, **_jobs.ASYNC_DIR_ARGUMENT_SPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=_status.MUTUALLY_EXCLUSIVE,

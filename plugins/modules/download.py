@@ -29,6 +29,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - asyncops.jobs.job
+  - asyncops.jobs.job.async_dir
   - ansible.builtin.files
 attributes:
   action:

@@ -7,6 +7,10 @@
 
 from __future__ import annotations
 
+import typing as t
+
+from ansible.errors import AnsibleActionFail
+
 DEFAULT_ASYNC_DIR = '~/.ansible_async'
 
 
@@ -18,3 +22,10 @@ def unexpanded_async_dir(action) -> str:
     the user they run as, so a status call stays one round trip.
     """
     return action.get_shell_option('async_dir', default=DEFAULT_ASYNC_DIR)
+
+
+def with_async_dir(action, module_args: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """A copy of a task's module arguments with ``_async_dir`` set; refused when the task sets it."""
+    if '_async_dir' in module_args:
+        raise AnsibleActionFail('_async_dir is internal: set the job directory with ansible_async_dir')
+    return dict(module_args, _async_dir=unexpanded_async_dir(action))

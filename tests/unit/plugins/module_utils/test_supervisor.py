@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import stat
 import subprocess
@@ -27,6 +26,7 @@ import pytest
 
 from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
 from ansible_collections.asyncops.jobs.plugins.module_utils import _supervisor as S
+from ansible_collections.asyncops.jobs.tests.unit.helpers import wait_gone
 
 LINUX = sys.platform.startswith('linux')
 COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(S.__file__), *(['..'] * 5)))
@@ -41,25 +41,6 @@ def killed_by(signum):
 
 
 # ---------------------------------------------------------------- helpers for real jobs
-
-def wait_gone(pid, timeout=20.0):
-    """Wait until pid (not our child) has exited: on a pidfd when there is one."""
-    if hasattr(os, 'pidfd_open'):
-        try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            return
-        try:
-            ready, dummy, dummy2 = select.select([fd], [], [], timeout)
-            assert ready, 'process %d still runs after %ss' % (pid, timeout)
-        finally:
-            os.close(fd)
-        return
-    deadline = time.monotonic() + timeout
-    while _jobs.process_start_time(pid) is not None:
-        assert time.monotonic() < deadline, 'process %d still runs after %ss' % (pid, timeout)
-        time.sleep(0.01)
-
 
 def alive(pid):
     return _jobs.process_start_time(pid) is not None

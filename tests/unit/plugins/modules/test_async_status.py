@@ -7,35 +7,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 
 import pytest
 
 from ansible_collections.asyncops.jobs.plugins.modules import async_status
-
-try:  # ansible-core 2.19+
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core 2.17, 2.18
-    from unittest import mock
-
-    from ansible.module_utils import basic
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        data = json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}).encode()
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', data):
-            yield
+from ansible_collections.asyncops.jobs.tests.unit.helpers import run_module
 
 
 def call(capsys, **args):
     """Run the module; return (exit code, result)."""
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as e:
-            async_status.main()
-    out = capsys.readouterr().out
-    return e.value.code, json.loads(out.strip().splitlines()[-1])
+    return run_module(async_status.main, capsys, args)
 
 
 @pytest.fixture

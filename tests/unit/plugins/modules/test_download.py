@@ -7,28 +7,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
 import os
-import select
 import tempfile
 import threading
-import time
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
-
 from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
 from ansible_collections.asyncops.jobs.plugins.modules import download
+from ansible_collections.asyncops.jobs.tests.unit.helpers import run_module, wait_gone
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    patch_module_args = None
 
 SERVER = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'integration', 'targets', 'download', 'files',
                       'range_server.py')
@@ -36,20 +27,6 @@ SIZE = 300000
 
 # the server runs in a thread of this process; the supervisor forks (the module itself never runs threads)
 pytestmark = pytest.mark.filterwarnings('ignore:This process .* is multi-threaded:DeprecationWarning')
-
-
-@contextlib.contextmanager
-def module_args(args):
-    if patch_module_args is not None:
-        with patch_module_args(args):
-            yield
-        return
-    old = basic._ANSIBLE_ARGS
-    basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-    try:
-        yield
-    finally:
-        basic._ANSIBLE_ARGS = old
 
 
 @pytest.fixture(autouse=True)
@@ -61,27 +38,7 @@ def module_tmp_in_tmp_path(monkeypatch, tmp_path):
 
 def call(capsys, **args):
     args.setdefault('use_proxy', False)
-    with module_args(args):
-        with pytest.raises(SystemExit):
-            download.main()
-    return json.loads(capsys.readouterr().out)
-
-
-def wait_gone(pid, timeout=20.0):
-    if hasattr(os, 'pidfd_open'):
-        try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            return
-        try:
-            assert select.select([fd], [], [], timeout)[0]
-        finally:
-            os.close(fd)
-        return
-    deadline = time.monotonic() + timeout
-    while _jobs.process_start_time(pid) is not None:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    return run_module(download.main, capsys, args)[1]
 
 
 @pytest.fixture(scope='module')

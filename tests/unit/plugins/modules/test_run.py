@@ -7,63 +7,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import select
-import time
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
-
 from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
 from ansible_collections.asyncops.jobs.plugins.modules import run
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    patch_module_args = None
-
-
-@contextlib.contextmanager
-def module_args(args):
-    if patch_module_args is not None:
-        with patch_module_args(args):
-            yield
-        return
-    old = basic._ANSIBLE_ARGS
-    basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-    try:
-        yield
-    finally:
-        basic._ANSIBLE_ARGS = old
+from ansible_collections.asyncops.jobs.tests.unit.helpers import run_module, wait_gone
 
 
 def call(capsys, **args):
     """Run the module's main() and return its result."""
-    with module_args(args):
-        with pytest.raises(SystemExit):
-            run.main()
-    return json.loads(capsys.readouterr().out)
-
-
-def wait_gone(pid, timeout=20.0):
-    if hasattr(os, 'pidfd_open'):
-        try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            return
-        try:
-            assert select.select([fd], [], [], timeout)[0]
-        finally:
-            os.close(fd)
-        return
-    deadline = time.monotonic() + timeout
-    while _jobs.process_start_time(pid) is not None:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    return run_module(run.main, capsys, args)[1]
 
 
 @pytest.fixture
