@@ -27,6 +27,10 @@ import report  # noqa: E402
 import scenarios  # noqa: E402
 from harness import BENCH, REPO, TARGET_PYTHON, Ansible, SshTarget, Workspace, log, sh  # noqa: E402
 
+# The run has to finish in 20 minutes; the report, the chart and the teardown take the rest.
+DEFAULT_BUDGET_MIN = 19.0
+REPORT_RESERVE_S = 30.0
+
 NAMES = dict((cls.key, cls) for cls in scenarios.ALL)
 NAMES.update(dict((str(cls.number), cls) for cls in scenarios.ALL))
 
@@ -38,6 +42,9 @@ def parse_args(argv):
                     'benchmarks/results/<timestamp>/ (results.md, results.json, chart.png, logs/).')
     p.add_argument('--rounds', type=int, default=5, help='rounds (default 5); some scenarios cap theirs, see README')
     p.add_argument('--quick', action='store_true', help='smoke run: 1 round, small sizes')
+    p.add_argument('--budget', type=float, default=DEFAULT_BUDGET_MIN,
+                   help='minutes the run may take (default %g; 0: no limit): past round 1, a scenario\'s round is '
+                        'left out when its previous round would not fit any more' % DEFAULT_BUDGET_MIN)
     p.add_argument('--only', default='', help='comma-separated scenarios: %s (or 1-7)'
                    % ','.join(cls.key for cls in scenarios.ALL))
     p.add_argument('--sides', default='builtin,asyncops',
@@ -51,6 +58,8 @@ def parse_args(argv):
         args.rounds = 1
     if args.rounds < 1:
         p.error('--rounds must be at least 1')
+    if args.budget < 0:
+        p.error('--budget must be 0 (no limit) or more minutes')
     args.sides = [s.strip() for s in args.sides.split(',') if s.strip()]
     if not set(args.sides) <= {'builtin', 'asyncops'} or not args.sides:
         p.error('--sides takes builtin and/or asyncops')
@@ -108,8 +117,9 @@ def write_report(outdir, args, meta, scen, ansible, t0):
           % (meta['ansible_core'], meta['controller_python'], meta['target_python']),
           '- Collection: built from the work tree at %s (%s), installed with ansible-galaxy into a temp '
           'collections path' % (meta['commit'], meta['work_tree']),
-          '- Rounds: %d%s; sides: %s; SSH: %s' % (args.rounds, ' (--quick)' if args.quick else '',
-                                                  ', '.join(args.sides), meta['ssh']),
+          '- Rounds: %d%s; time budget: %s; sides: %s; SSH: %s'
+          % (args.rounds, ' (--quick)' if args.quick else '',
+             '%g min' % args.budget if args.budget else 'none', ', '.join(args.sides), meta['ssh']),
           '- Load: at start `%s`; at end `%s`' % (meta['uptime_start'], meta['uptime_end'])]
     if meta.get('interrupted'):
         md.append('- **Interrupted**: the figures are those measured until then.')
@@ -132,10 +142,15 @@ def write_report(outdir, args, meta, scen, ansible, t0):
             md += [report.markdown_table(rows, s.a_name, s.b_name, s.ratio_name), '']
         for note in s.notes():
             md.append('- ' + note)
+        if s.skipped:
+            left_out = ', '.join(str(r + 1) for r in s.skipped)
+            md.append('- Left out to stay inside the %g-minute time budget (`--budget`): round%s %s; the figures '
+                      'above are over the other rounds.' % (args.budget, 's' if len(s.skipped) > 1 else '', left_out))
         for err in s.errors:
             md.append('- Error: ' + err)
         md.append('')
-        data['scenarios'].append({'key': s.key, 'number': s.number, 'title': s.title, 'rounds': s.rounds(),
+        data['scenarios'].append({'key': s.key, 'number': s.number, 'title': s.title,
+                                  'rounds': [r for r in s.rounds() if r not in s.skipped], 'skipped_rounds': s.skipped,
                                   'description': s.description(), 'rows': [r.as_dict() for r in rows],
                                   'notes': s.notes(), 'errors': s.errors})
         for row in rows:
@@ -210,17 +225,27 @@ def main(argv):
         total = max(max(s.rounds()) + 1 for s in scen)
         for s in scen:
             log('plan: %d. %s in round(s) %s' % (s.number, s.title, ', '.join(str(r + 1) for r in s.rounds())))
+        last_round_s = {}  # scenario key -> how long its last round took
         for r in range(total):
             log('round %d of %d' % (r + 1, total))
             for s in scen:
                 if r not in s.rounds():
                     continue
+                # round 1 always runs: every scenario gets its figures; later rounds only add repeats
+                needed = last_round_s.get(s.key, 0.0)
+                if r > 0 and args.budget and time.time() - t0 + needed + REPORT_RESERVE_S > args.budget * 60:
+                    s.skipped.append(r)
+                    log(' %d. %s: round left out (its last round took %.0f s; budget %g min)'
+                        % (s.number, s.title, needed, args.budget))
+                    continue
                 log(' %d. %s' % (s.number, s.title))
+                started = time.time()
                 try:
                     s.run_round(r)
                 except Exception:  # pylint: disable=broad-except
                     s.errors.append('round %d: %s' % (r, traceback.format_exc().strip().splitlines()[-1]))
                     log(traceback.format_exc())
+                last_round_s[s.key] = time.time() - started
     except KeyboardInterrupt:
         log('interrupted: writing what was measured')
         ansible.abort()
