@@ -393,7 +393,7 @@ class ManyJobs(Scenario):
         return rows
 
     def notes(self):
-        return ['Rounds: %s (the built-in side alone takes 38 s for 50 jobs and 76 s for 100 on 2 cores).'
+        return ['Rounds: %s (the built-in side of 100 jobs alone takes one to two minutes on 2 cores).'
                 % ', '.join('%d jobs in %d round%s' % (n, c, 's' if c > 1 else '') for n, c in self.sizes.items()),
                 'The built-in side leaves its %s job records on the host (a `poll: 0` job is never cleaned up unless '
                 'a further `mode: cleanup` call per job is made); asyncops.jobs removes them in the wait call.'
@@ -707,8 +707,9 @@ class CallbackOverhead(Scenario):
         if ctx.quick:
             self.hosts, self.batch, self.poll0, self.polled, self.checks = 2, 10, 2, 2, 1
         else:
-            # about 1,000 events; most come from the jids calls, most of the time from the built-in's module runs
-            self.hosts, self.batch, self.poll0, self.polled, self.checks = 4, 50, 4, 3, 2
+            # about 1,000 events (4 jids calls per batch job, ~11 built-in events a host); most of the time goes
+            # to the built-in's module runs
+            self.hosts, self.batch, self.poll0, self.polled, self.checks = 4, 60, 4, 3, 2
         self.cap = 1 if ctx.quick else min(ctx.rounds, 2)
         self.wall = defaultdict(dict)
         self.cpu = defaultdict(dict)
@@ -840,7 +841,7 @@ class Scale(Scenario):
         return rows
 
     def notes(self):
-        return ['Rounds: %s (200 hosts take 4 minutes both ways on 2 cores). The plain sync task runs at %d hosts '
+        return ['Rounds: %s (200 hosts take 4 to 5 minutes both ways on 2 cores). The plain sync task runs at %d hosts '
                 'only.' % (', '.join('%d hosts in %d round%s' % (h, c, 's' if c > 1 else '') for (h, _f), c in
                                      self.configs.items()), self.sync_hosts)]
 
