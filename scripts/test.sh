@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command of asyncops.jobs.
 #
-#   ./scripts/test.sh [STAGE...]     STAGE: sanity lint units integration build molecule compat
-#                                    (default: all, in that order)
+#   ./scripts/test.sh [STAGE...]     STAGE: sanity lint types units integration build molecule
+#                                    compat (default: all, in that order)
 #
 # Sets up everything it needs (Debian packages, .venv, a staged copy of the
 # collection), runs each stage, keeps going after a failure, and ends with a
@@ -23,7 +23,7 @@ SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}
 source "$(dirname "$SELF")/lib/env.sh"
 ROOT=$ASYNCOPS_ROOT
 
-ALL_STAGES=(sanity lint units integration build molecule compat)
+ALL_STAGES=(sanity lint types units integration build molecule compat)
 APT_PACKAGES=(openssh-server sudo shellcheck cron acl python3)
 # pip warnings caused by this machine's pip.conf, not by the tests
 NOISE="^WARNING: Location 'file:///opt/pypi"
@@ -110,6 +110,24 @@ step_lint_ansible() {
     NO_COLOR=1 ANSIBLE_COLLECTIONS_PATH=$ASYNCOPS_TEST_DIR/main ansible-lint roles examples extensions/molecule
 }
 
+# mypy (config: .mypy.ini) in two runs, since python_version is global: the
+# code that runs on targets as their oldest Python, the controller code as the
+# oldest controller Python of the ansible-core in $MAIN_VENV
+step_types() {
+    local pkg=ansible_collections.asyncops.jobs.plugins dir rc=0 controller=()
+    local mypy=("$MAIN_VENV/bin/mypy" --cache-dir "$RUN_TMP/mypy-cache")
+    cd "$MAIN_COLL"
+    "${mypy[@]}" --version
+    echo "target code (plugins/module_utils, plugins/modules) as Python 3.8:"
+    "${mypy[@]}" --python-version 3.8 -p "$pkg.module_utils" -p "$pkg.modules" || rc=1
+    for dir in action callback plugin_utils doc_fragments; do
+        [[ ! -d plugins/$dir ]] || controller+=(-p "$pkg.$dir")
+    done
+    echo "controller code (plugins/{action,callback,plugin_utils,doc_fragments}) as Python 3.12:"
+    "${mypy[@]}" --python-version 3.12 "${controller[@]}" || rc=1
+    return "$rc"
+}
+
 step_units() {
     local python=$1
     cd "$MAIN_COLL"
@@ -129,7 +147,7 @@ step_build() {
     cd "$MAIN_COLL"
     ansible-galaxy collection build --output-path "$dist"
     tarball=$(echo "$dist"/asyncops-jobs-*.tar.gz)
-    if tar -tzf "$tarball" | grep -E '^(\.venv|\.cache|\.git/|tests/output/)'; then
+    if tar -tzf "$tarball" | grep -E '^(\.venv|\.cache|\.mypy_cache|\.git/|tests/output/)'; then
         echo "the tarball holds files of the work tree (see above): fix build_ignore in galaxy.yml" >&2
         return 1
     fi
@@ -262,6 +280,8 @@ stage_lint() {
     run_step lint/docs 10m step_lint_docs
     run_step lint/ansible 15m step_lint_ansible
 }
+
+stage_types() { run_step types 5m step_types; }
 
 stage_units() {
     local python pythons
