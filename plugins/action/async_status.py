@@ -24,7 +24,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
+from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _status
 from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import with_async_dir
 
@@ -93,8 +93,8 @@ class ActionModule(ActionBase):
             # module's code (AnsibleModule fails to log its arguments to syslog first)
             for jid in ([args['jid']] if args.get('jid') is not None else []) + list(args.get('jids') or []):
                 try:
-                    _jobs.validate_jid(jid)
-                except _jobs.InvalidJid as e:
+                    _record.validate_jid(jid)
+                except _record.InvalidJid as e:
                     result.update(failed=True, msg='%s: %s' % (MODULE, e.msg))
                     return result
 

@@ -43,7 +43,7 @@ notes:
 """
 
     # The option every module of the collection gets from its action plugin; the
-    # argument spec is ASYNC_DIR_ARGUMENT_SPEC in plugins/module_utils/_jobs.py.
+    # argument spec is ASYNC_DIR_ARGUMENT_SPEC in plugins/module_utils/_async_dir.py.
     ASYNC_DIR = r"""
 options:
   _async_dir:

@@ -23,11 +23,11 @@ Where it writes:
   the job's ``<jid>.progress`` sidecar, and nothing else (the supervisor owns
   the record);
 * under ansible-core's ``async_wrapper`` (the ``async:`` keyword): the
-  ``<jid>.progress`` sidecar beside core's record, and the running record
-  itself, as its ``progress`` key. Between the wrapper's first write and its
-  final one the module is the only writer of that record, so
-  ``ansible.builtin.async_status`` and the controller's ``poll:`` loop return
-  the progress;
+  running record itself, under ``asyncops.progress`` (core's own keys stay
+  untouched). Between the wrapper's first write and its final one the module
+  is the only writer of that record, so ``ansible.builtin.async_status`` and
+  the controller's ``poll:`` loop return the progress. No sidecar there: core's
+  cleanup removes only the record;
 * when the module runs synchronously: nowhere, every call is a cheap no-op.
 
 Writes replace files atomically and happen at most every ``min_interval``
@@ -36,7 +36,7 @@ seconds (default 0.25); a report of 100 percent, ``done()`` and
 fails is dropped, never raised.
 
 Runs on the target (Python 3.8+) and imports only the standard library and
-``_jobs``.
+the collection's ``_async_dir``, ``_durations``, ``_proc`` and ``_record``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,10 @@ import os
 import time
 import typing as t
 
-from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
+from ansible_collections.asyncops.jobs.plugins.module_utils import _async_dir
+from ansible_collections.asyncops.jobs.plugins.module_utils import _durations
+from ansible_collections.asyncops.jobs.plugins.module_utils import _proc
+from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 
 __all__ = ['ProgressReporter', 'report_progress', 'discover_target', 'ProgressTarget']
 
@@ -65,29 +68,9 @@ class ProgressTarget(t.NamedTuple):
     jid: t.Optional[str] = None
 
 
-def _parent_pid(pid: int) -> int:
-    try:
-        with open('/proc/%d/stat' % pid, 'rb') as f:
-            return int(f.read().rsplit(b')', 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def wrapper_jid_prefix(argv: t.Sequence[str]) -> t.Optional[str]:
-    """The jid prefix in the argv of core's async_wrapper, or None when argv is not the wrapper's.
-
-    Core runs ``<python> <tmp>/async_wrapper.py <jid prefix> <time limit> ...``
-    (the forked watcher and module runner keep that argv).
-    """
-    for i, arg in enumerate(argv[:-2]):
-        if 'async_wrapper' in os.path.basename(arg) and _jobs.wrapper_prefix_at(argv, i + 1):
-            return argv[i + 1]
-    return None
-
-
 def _find_core_record(prefix: str, environ: t.Mapping[str, str]) -> t.Optional[t.Tuple[str, str]]:
     """(async_dir, jid) of the one running core record whose jid starts with prefix + '.'."""
-    for async_dir in _jobs.candidate_async_dirs(environ=environ):
+    for async_dir in _async_dir.candidate_async_dirs(environ=environ):
         try:
             names = os.listdir(async_dir)
         except OSError:
@@ -96,11 +79,8 @@ def _find_core_record(prefix: str, environ: t.Mapping[str, str]) -> t.Optional[t
         for name in names:
             if not name.startswith(prefix + '.'):
                 continue
-            try:
-                _jobs.validate_jid(name)
-            except _jobs.InvalidJid:
-                continue
-            found.append(name)
+            if _record.is_record_name(name):
+                found.append(name)
         if len(found) == 1:
             return async_dir, found[0]
     return None
@@ -108,8 +88,8 @@ def _find_core_record(prefix: str, environ: t.Mapping[str, str]) -> t.Optional[t
 
 def discover_target(environ: t.Optional[t.Mapping[str, str]] = None,
                     ppid: t.Optional[int] = None,
-                    argv_of: t.Callable[[int], t.List[str]] = _jobs.process_argv,
-                    parent_of: t.Callable[[int], int] = _parent_pid) -> t.Optional[ProgressTarget]:
+                    argv_of: t.Callable[[int], t.List[str]] = _proc.process_argv,
+                    parent_of: t.Callable[[int], int] = _proc.parent_pid) -> t.Optional[ProgressTarget]:
     """Where this process should report progress, or None when nobody is listening.
 
     Core's async_wrapper is looked for first (it is the nearer ancestor when a
@@ -117,22 +97,22 @@ def discover_target(environ: t.Optional[t.Mapping[str, str]] = None,
     ``$ASYNCOPS_PROGRESS_FILE``.
     """
     environ = os.environ if environ is None else environ
-    if _jobs.ASYNC_DIR_ENV in environ:
+    if _async_dir.ASYNC_DIR_ENV in environ:
         pid = os.getppid() if ppid is None else ppid
         for dummy in range(_MAX_ANCESTORS):
             if pid <= 1:
                 break
-            prefix = wrapper_jid_prefix(argv_of(pid))
+            prefix = _proc.wrapper_jid_prefix(argv_of(pid))
             if prefix:
                 found = _find_core_record(prefix, environ)
                 if found:
-                    paths = _jobs.job_paths(found[0], found[1])
+                    paths = _record.job_paths(found[0], found[1])
                     return ProgressTarget('async_wrapper', None, paths.record, found[1])
                 break
             pid = parent_of(pid)
-    path = environ.get(_jobs.PROGRESS_ENV)
+    path = environ.get(_record.PROGRESS_ENV)
     if path and os.path.isabs(path):
-        return ProgressTarget('supervisor', path, None, environ.get(_jobs.JID_ENV) or None)
+        return ProgressTarget('supervisor', path, None, environ.get(_record.JID_ENV) or None)
     return None
 
 
@@ -178,9 +158,9 @@ class ProgressReporter(object):
             self.total = total
         if unit is not None:
             self.unit = unit
-        data = _jobs.normalize_progress({
+        data = dict(_record.normalize_progress({
             'percent': percent, 'message': message, 'current': current,
-            'total': self.total, 'unit': self.unit})
+            'total': self.total, 'unit': self.unit}))  # type: t.Dict[str, t.Any]
         now = self._clock()
         data['updated_at'] = self._wallclock()
         data.update(self._rate(data, now))
@@ -204,7 +184,7 @@ class ProgressReporter(object):
         return True
 
     def result_progress(self) -> t.Optional[t.Dict[str, t.Any]]:
-        """The latest report, for the module to return as ``progress``; None unless under core's wrapper.
+        """The latest report, for the module's result to carry as ``asyncops.progress``; None unless under core's wrapper.
 
         There the module's result replaces the running record, and with it the
         progress it carried; returned in the result, the final status still has it.
@@ -215,42 +195,41 @@ class ProgressReporter(object):
         return None if data is None else dict(data)
 
     def _rate(self, data: t.Mapping[str, t.Any], now: float) -> t.Dict[str, t.Any]:
-        spent = now - self._t0
+        """rate and eta of what this run did (a resumed download's earlier bytes do not count)."""
         current, total = data.get('current'), data.get('total')
-        if current is None or spent <= 0:
+        if current is None:
             return {'rate': None, 'eta': None}
-        rate = max(current - self._start, 0) / spent
-        eta = None
-        if total is not None and rate > 0:
-            eta = round(max(total - current, 0) / rate, 1)
-        elif total is not None and current >= total:
-            eta = 0.0
-        return {'rate': round(rate, 3), 'eta': eta}
+        done = max(current - self._start, 0)
+        rate, eta = _durations.rate_and_eta(done, None if total is None else total - self._start, None,
+                                            now - self._t0)
+        return {'rate': rate, 'eta': eta}
 
     def _write(self, data: t.Dict[str, t.Any], now: float) -> None:
         self._pending = None
         self._last_write = now
         self.last = data
         target = self.target
+        if target is None:
+            return
         try:
             if target.progress_file is not None:
-                _jobs.write_json(target.progress_file, data)
+                _record.write_json(target.progress_file, data)
             if target.record is not None:
-                self._fold_into_record(target.record, data)
+                self._fold_into_record(target.record, target.jid, data)
             self.writes += 1
-        except (_jobs.JobError, OSError, ValueError):
+        except (_record.JobError, OSError, ValueError):
             self.errors += 1
 
-    def _fold_into_record(self, path: str, data: t.Mapping[str, t.Any]) -> None:
+    @staticmethod
+    def _fold_into_record(path: str, jid: t.Optional[str], data: t.Mapping[str, t.Any]) -> None:
         """Put the progress into core's running record (we are its only writer until the module exits)."""
         try:
-            record = _jobs.read_json(path)
-        except _jobs.JobError:
+            record = _record.read_json(path)
+        except _record.JobError:
             return
-        if _jobs.is_finished(record) or record.get('ansible_job_id') != self.target.jid:
+        if _record.is_finished(record) or record.get('ansible_job_id') != jid:
             return  # not the running record we expect: leave it alone
-        record['progress'] = dict(data)
-        _jobs.write_json(path, record)
+        _record.write_json(path, _record.with_progress(record, data))
 
 
 _default_reporter = None  # type: t.Optional[ProgressReporter]

@@ -6,9 +6,10 @@
 """The supervisor of this collection's jobs: detach, run, bound, record.
 
 Private to the collection. Runs on the target (Python 3.8+) and imports only the
-standard library and ``_jobs``.
+standard library and the collection's module_utils. The batch runner is in
+``_batch``, the output streams in ``_output``; every record is built by ``_record``.
 
-A launch (``launch()`` / ``launch_batch()``) forks twice and starts a new
+A launch (``launch()``, or ``_batch.launch_batch()``) forks twice and starts a new
 session, so the daemon outlives the module and the connection; the module
 returns only when the daemon has written the job's record and said so over a
 pipe. The daemon then:
@@ -32,13 +33,11 @@ tests can drive it; ``Supervisor`` does the I/O.
 from __future__ import annotations
 
 import copy
-import datetime
 import glob
 import importlib
 import json
 import math
 import os
-import re
 import select
 import shlex
 import signal
@@ -55,11 +54,13 @@ try:
 except ImportError:  # pragma: no cover - CPython always has it, minimal builds may not
     ctypes = None  # type: ignore[assignment]
 
-from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
+from ansible_collections.asyncops.jobs.plugins.module_utils import _async_dir
+from ansible_collections.asyncops.jobs.plugins.module_utils import _durations
+from ansible_collections.asyncops.jobs.plugins.module_utils import _liveness
+from ansible_collections.asyncops.jobs.plugins.module_utils import _output
+from ansible_collections.asyncops.jobs.plugins.module_utils import _proc
+from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 
-RECORD_VERSION = 1
-KIND_RUN = 'run'
-KIND_DOWNLOAD = 'download'
 DEFAULT_KILL_GRACE = 5.0
 DEFAULT_OUTPUT_LIMIT = 1048576
 HANDSHAKE_TIMEOUT = 60.0
@@ -68,15 +69,7 @@ _GROUP_POLL = 0.05  # without a subreaper: how often to look whether the group i
 _GROUP_POLL_SUBREAPER = 0.5  # with one: a safety net only (SIGCHLD tells us)
 _REAP_SAFETY_NET = 1.0  # while the job runs: reap even if its SIGCHLD was missed
 _DRAIN_AFTER_END = 0.2  # output still held open by a process that left the group
-_LINE_MAX = 65536
 _PR_SET_CHILD_SUBREAPER = 36
-
-# Reasons a job ended, recorded as asyncops.reason.
-EXITED = 'exited'
-SIGNALLED = 'signalled'
-REASON_TIMEOUT = 'timeout'
-REASON_KILLED = 'killed'
-SKIPPED = 'skipped'
 
 TERM = 'SIGTERM'
 KILL = 'SIGKILL'
@@ -86,7 +79,7 @@ KILL = 'SIGKILL'
 JOB_ARGUMENT_SPEC = dict(
     time_limit=dict(type='float'),
     kill_grace=dict(type='float', default=DEFAULT_KILL_GRACE),
-    **_jobs.ASYNC_DIR_ARGUMENT_SPEC
+    **_async_dir.ASYNC_DIR_ARGUMENT_SPEC
 )
 
 
@@ -106,21 +99,6 @@ class LaunchError(Exception):
 
 # ---------------------------------------------------------------- the job
 
-def compile_progress_regex(pattern: t.Optional[str]) -> t.Optional[t.Pattern[str]]:
-    """Compile a progress_regex; it needs a named group percent, or current (with total)."""
-    if not pattern:
-        return None
-    try:
-        regex = re.compile(pattern)
-    except re.error as e:
-        raise ValueError('progress_regex %r is not a valid regular expression: %s' % (pattern, e))
-    groups = set(regex.groupindex)
-    if 'percent' not in groups and 'current' not in groups:
-        raise ValueError('progress_regex %r needs a named group percent, e.g. (?P<percent>[0-9.]+)%%, '
-                         'or current (with total)' % pattern)
-    return regex
-
-
 class JobSpec(object):
     """What to run and under which limits.
 
@@ -132,7 +110,7 @@ class JobSpec(object):
 
     def __init__(self, argv: t.Optional[t.Sequence[str]] = None,
                  target: t.Optional[t.Callable[[], t.Mapping[str, t.Any]]] = None,
-                 kind: str = KIND_RUN, cmd: t.Any = None, name: t.Optional[str] = None,
+                 kind: str = _record.KIND_RUN, cmd: t.Any = None, name: t.Optional[str] = None,
                  chdir: t.Optional[str] = None, env: t.Optional[t.Mapping[str, str]] = None,
                  stdin: t.Optional[bytes] = None, time_limit: t.Optional[float] = None,
                  kill_grace: t.Optional[float] = DEFAULT_KILL_GRACE,
@@ -162,7 +140,7 @@ class JobSpec(object):
         if self.output_limit < 1:
             raise ValueError('output_limit must be at least 1 byte')
         self.progress_regex = progress_regex
-        self.progress_re = compile_progress_regex(progress_regex)
+        self.progress_re = _output.compile_progress_regex(progress_regex)
         self.creates = creates
         self.removes = removes
         self.base_result = dict(base_result or {})
@@ -172,6 +150,9 @@ class JobSpec(object):
         if isinstance(self.cmd, (list, tuple)):
             return shlex.join(str(a) for a in self.cmd)
         return str(self.cmd if self.cmd is not None else self.kind)
+
+    def job_block(self) -> _record.AsyncopsBlock:
+        return _record.job_block(self.kind, self.display, self.kill_grace, name=self.name, time_limit=self.time_limit)
 
 
 def skip_message(creates: t.Optional[str], removes: t.Optional[str], chdir: t.Optional[str] = None,
@@ -191,6 +172,18 @@ def skip_message(creates: t.Optional[str], removes: t.Optional[str], chdir: t.Op
         return ("%s not run command since '%s' does not exist" % (shoulda, removes),
                 'skipped, since %s does not exist' % removes)
     return None
+
+
+def skipped_job_record(spec: JobSpec, jid: str, skip: t.Tuple[str, str],
+                       block: t.Optional[t.Mapping[str, t.Any]] = None,
+                       now: t.Optional[float] = None) -> _record.Record:
+    """The record of a command that creates/removes told not to run, with the result ansible.builtin.command gives."""
+    now = time.time() if now is None else now
+    msg, stdout = skip
+    result = {'cmd': spec.cmd, 'rc': 0, 'stdout': stdout, 'stderr': '', 'stdout_lines': [stdout], 'stderr_lines': [],
+              'msg': msg, 'changed': False, 'start': _durations.format_timestamp(now),
+              'end': _durations.format_timestamp(now), 'delta': _durations.format_delta(0)}
+    return _record.skipped_record(jid, result, spec.job_block() if block is None else block, now)
 
 
 # ---------------------------------------------------------------- the state machine
@@ -262,7 +255,7 @@ class Supervision(object):
         actions = []  # type: t.List[str]
         if self.deadline is not None and self.term_at is None and now >= self.deadline:
             if self.reason is None:
-                self.reason = REASON_TIMEOUT
+                self.reason = _record.REASON_TIMEOUT
             actions.extend(self._stop(now))
         if self.kill_at is not None and not self.kill_sent and now >= self.kill_at:
             actions.append(self._send(KILL))
@@ -272,7 +265,7 @@ class Supervision(object):
         if self.done:
             return []
         if self.reason is None:
-            self.reason = REASON_KILLED
+            self.reason = _record.REASON_KILLED
         if self.started is None:
             return []
         return self._stop(now)
@@ -280,7 +273,7 @@ class Supervision(object):
     def killed_externally(self) -> None:
         self.external = True
         if self.reason is None:
-            self.reason = REASON_KILLED
+            self.reason = _record.REASON_KILLED
 
     def leader_exited(self, status: int, now: float, group_alive: bool) -> t.List[str]:
         self.status = status
@@ -326,37 +319,18 @@ class Supervision(object):
                 sig = signal_name(signum)
             elif os.WIFEXITED(status):
                 rc = os.WEXITSTATUS(status)
-        if self.reason == REASON_TIMEOUT:
-            state, reason = _jobs.TIMEOUT, REASON_TIMEOUT
-        elif self.reason == REASON_KILLED:
-            state, reason = _jobs.KILLED, REASON_KILLED
+        if self.reason == _record.REASON_TIMEOUT:
+            state, reason = _record.TIMEOUT, _record.REASON_TIMEOUT
+        elif self.reason == _record.REASON_KILLED:
+            state, reason = _record.KILLED, _record.REASON_KILLED
         elif sig is not None:
-            state, reason = _jobs.FAILED, SIGNALLED
+            state, reason = _record.FAILED, _record.REASON_SIGNALLED
         else:
-            state, reason = (_jobs.SUCCEEDED if rc == 0 else _jobs.FAILED), EXITED
+            state, reason = (_record.SUCCEEDED if rc == 0 else _record.FAILED), _record.REASON_EXITED
         return {'state': state, 'reason': reason, 'rc': rc, 'signal': sig, 'signals_sent': list(self.sent)}
 
 
 # ---------------------------------------------------------------- small I/O helpers
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _set_nonblocking(fd: int) -> None:
-    os.set_blocking(fd, False)
-
-
-def _close(fd: t.Optional[int]) -> None:
-    if fd is None:
-        return
-    try:
-        os.close(fd)
-    except OSError:
-        pass
-
 
 def _quiet_syslog() -> None:
     """Close the syslog socket a module may have opened: the daemon must not write to a stale descriptor."""
@@ -387,146 +361,6 @@ def _set_subreaper() -> bool:
         return False
 
 
-def _signal_group(pgid: t.Optional[int], leader: t.Optional[int], sig: str) -> None:
-    signum = getattr(signal, sig)
-    if pgid:
-        try:
-            os.killpg(pgid, signum)
-        except OSError:
-            pass
-    if leader:  # the leader cannot leave its group, but it may be the only one left unreaped
-        try:
-            os.kill(leader, signum)
-        except OSError:
-            pass
-
-
-def start_token(pid: t.Optional[int]) -> t.Optional[str]:
-    """The start-time token of pid as _jobs.process_start_time makes it, also for a zombie.
-
-    A job may have exited (and not been reaped yet) by the time its record is
-    first written; its token must still be recorded.
-    """
-    if not pid:
-        return None
-    try:
-        with open('/proc/%d/stat' % pid, 'rb') as f:
-            return f.read().rsplit(b')', 1)[1].split()[19].decode('ascii')
-    except (OSError, IndexError, UnicodeDecodeError):
-        return _jobs.process_start_time(pid)
-
-
-def _timestamp(epoch: float) -> str:
-    return datetime.datetime.fromtimestamp(epoch).strftime('%Y-%m-%d %H:%M:%S.%f')
-
-
-def _delta(seconds: float) -> str:
-    return str(datetime.timedelta(seconds=max(seconds, 0.0)))
-
-
-def _text(data: bytes) -> str:
-    return bytes(data).rstrip(b'\r\n').decode('utf-8', 'replace')
-
-
-class OutputStream(object):
-    """One output stream of the job: the live sidecar and the tail kept for the result.
-
-    The sidecar is appended to as output arrives; when it grows past twice the
-    limit it is replaced (atomically) by the last ``limit`` bytes, so it holds
-    at least the tail and never more than twice the limit; at the end it holds
-    exactly the tail.
-    """
-
-    def __init__(self, path: str, limit: int) -> None:
-        self.path = path
-        self.limit = limit
-        self.tail = bytearray()
-        self.total = 0
-        self.file_size = 0
-        self.fd = self._open(truncate=True)
-
-    def _open(self, truncate: bool) -> t.Optional[int]:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, 'O_CLOEXEC', 0)
-        if truncate:
-            flags |= os.O_TRUNC
-        try:
-            return os.open(self.path, flags, 0o600)
-        except OSError:
-            return None
-
-    @property
-    def dropped(self) -> int:
-        return self.total - len(self.tail)
-
-    def feed(self, data: bytes) -> None:
-        self.total += len(data)
-        self.tail += data
-        if len(self.tail) > self.limit:
-            del self.tail[:len(self.tail) - self.limit]
-        if self.fd is None:
-            return
-        try:
-            _write_all(self.fd, data)
-            self.file_size += len(data)
-        except OSError:  # disk full: the tail in memory still makes the result
-            _close(self.fd)
-            self.fd = None
-            return
-        if self.file_size > 2 * self.limit:
-            self._rewrite()
-
-    def _rewrite(self) -> None:
-        try:
-            _jobs.atomic_write(self.path, bytes(self.tail))
-        except _jobs.JobError:
-            return
-        _close(self.fd)
-        self.fd = self._open(truncate=False)
-        self.file_size = len(self.tail)
-
-    def close(self) -> None:
-        if self.fd is not None and self.file_size > len(self.tail):
-            self._rewrite()
-        _close(self.fd)
-        self.fd = None
-
-    def text(self) -> str:
-        return _text(self.tail)
-
-
-class LineSplitter(object):
-    """Cut a byte stream into lines at \\n or \\r (progress bars redraw with \\r)."""
-
-    def __init__(self) -> None:
-        self.buf = b''
-
-    def feed(self, data: bytes) -> t.List[str]:
-        self.buf += data
-        parts = re.split(b'[\r\n]', self.buf)
-        self.buf = parts.pop()
-        if len(self.buf) > _LINE_MAX:
-            self.buf = self.buf[-_LINE_MAX:]
-        return [p.decode('utf-8', 'replace') for p in parts if p]
-
-    def finish(self) -> t.List[str]:
-        rest, self.buf = self.buf, b''
-        return [rest.decode('utf-8', 'replace')] if rest else []
-
-
-def match_progress(regex: t.Pattern[str], line: str) -> t.Optional[t.Dict[str, t.Any]]:
-    """The progress a progress_regex finds in one output line, or None."""
-    m = regex.search(line)
-    if not m:
-        return None
-    found = {k: v for k, v in m.groupdict().items() if v is not None}
-    if 'percent' not in found and 'current' not in found:
-        return None
-    data = _jobs.normalize_progress(found)
-    if data['percent'] is None and data['current'] is None:
-        return None
-    return data
-
-
 # ---------------------------------------------------------------- the supervisor
 
 class Supervisor(object):
@@ -546,13 +380,13 @@ class Supervisor(object):
         self.spec = spec
         self.async_dir = async_dir
         self.jid = jid
-        self.paths = _jobs.job_paths(async_dir, jid)
+        self.paths = _record.job_paths(async_dir, jid)
         self.notify_fd = notify_fd
         self.wait = wait
         self.queued = queued
         self.ready_fd = ready_fd
         self.runner_pid = runner_pid
-        self.batch = dict(batch) if batch else None
+        self.batch = t.cast(_record.BatchInfo, dict(batch)) if batch else None
         self.clock = clock
         self.wallclock = wallclock
         self.sm = Supervision(spec.time_limit, spec.kill_grace)
@@ -565,8 +399,8 @@ class Supervisor(object):
         self.me_start = None  # type: t.Optional[str]
         self.subreaper = False
         self.rusage = {'cpu_user': 0.0, 'cpu_system': 0.0, 'max_rss_kb': 0}
-        self.outputs = {}  # type: t.Dict[int, t.Tuple[str, OutputStream, LineSplitter]]
-        self.streams = {}  # type: t.Dict[str, OutputStream]
+        self.outputs = {}  # type: t.Dict[int, t.Tuple[str, _output.OutputStream, _output.LineSplitter]]
+        self.streams = {}  # type: t.Dict[str, _output.OutputStream]
         self.result_fd = None  # type: t.Optional[int]
         self.result_data = b''
         self.stdin_fd = None  # type: t.Optional[int]
@@ -575,7 +409,7 @@ class Supervisor(object):
         self.wake_r = None  # type: t.Optional[int]
         self.wake_w = None  # type: t.Optional[int]
         self.proc = None  # type: t.Optional[subprocess.Popen]
-        self.progress_pending = None  # type: t.Optional[t.Dict[str, t.Any]]
+        self.progress_pending = None  # type: t.Optional[_record.Progress]
         self.progress_written_at = None  # type: t.Optional[float]
         self.poller = None  # type: t.Any
         self.announced = False  # the launcher was told the job runs (the record is then ours to finish)
@@ -587,7 +421,7 @@ class Supervisor(object):
     def setup_signals(self) -> None:
         self.wake_r, self.wake_w = os.pipe()
         for fd in (self.wake_r, self.wake_w):
-            _set_nonblocking(fd)
+            os.set_blocking(fd, False)
             os.set_inheritable(fd, False)
         signal.set_wakeup_fd(self.wake_w)
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
@@ -612,51 +446,25 @@ class Supervisor(object):
         if fd is None:
             return
         try:
-            _write_all(fd, (json.dumps(message, sort_keys=True) + '\n').encode('utf-8'))
+            _output.write_all(fd, (json.dumps(message, sort_keys=True) + '\n').encode('utf-8'))
         except OSError:
             pass  # the launcher is gone (the controller gave up): the job goes on
 
     # -- records
-    def asyncops(self, **changes: t.Any) -> t.Dict[str, t.Any]:
+    def block(self, queued: bool = False) -> _record.AsyncopsBlock:
+        """The block of the running job (queued: waiting for its turn in a batch)."""
         spec = self.spec
-        ao = {
-            'version': RECORD_VERSION,
-            'kind': spec.kind,
-            'name': spec.name,
-            'cmd': spec.display,
-            'state': _jobs.RUNNING,
-            'queued': False,
-            'pid': self.pid,
-            'pid_start': self.pid_start,
-            'pgid': self.pid,
-            'supervisor_pid': self.me,
-            'supervisor_start': self.me_start,
-            'started_at': self.started_at,
-            'ended_at': None,
-            'time_limit': spec.time_limit,
-            'kill_grace': spec.kill_grace,
-            'output_limit': spec.output_limit,
-            'progress_file': self.paths.progress,
-            'progress_writer': 'supervisor' if spec.progress_re is not None else 'job',
-            'stdout_file': self.paths.out,
-            'stderr_file': self.paths.err,
-            'rc': None,
-            'signal': None,
-            'reason': None,
-            'resources': None,
-        }  # type: t.Dict[str, t.Any]
-        if self.batch is not None:
-            ao['batch'] = self.batch
-        if self.queued_at is not None:
-            ao['queued_at'] = self.queued_at
-        ao.update(changes)
-        return ao
+        writer = _record.WRITER_SUPERVISOR if spec.progress_re is not None else _record.WRITER_JOB
+        return _record.running_block(
+            spec.job_block(), self.paths, self.me, self.me_start, spec.output_limit, writer, pid=self.pid,
+            pid_start=self.pid_start, started_at=self.started_at, queued=queued, queued_at=self.queued_at,
+            batch=self.batch)
 
     def write_record(self, record: t.Mapping[str, t.Any]) -> None:
-        _jobs.write_record(self.async_dir, self.jid, record)
+        _record.write_record(self.async_dir, self.jid, record)
 
-    def running_record(self, **changes: t.Any) -> t.Dict[str, t.Any]:
-        return _jobs.running_record(self.jid, self.asyncops(**changes))
+    def running_record(self, queued: bool = False) -> _record.Record:
+        return _record.running_record(self.jid, self.block(queued))
 
     # -- the run
     def run(self) -> int:
@@ -669,7 +477,7 @@ class Supervisor(object):
             try:
                 if self.sm.started_job and not self.sm.done:
                     for sig in (TERM, KILL):
-                        _signal_group(self.pid, self.pid, sig)
+                        _proc.signal_own_group(self.pid, self.pid, getattr(signal, sig))
                 self.ended_at = self.wallclock()
                 if self.announced or self.queued:
                     self.write_record(self.final_record(error=msg))
@@ -682,7 +490,7 @@ class Supervisor(object):
 
     def _remove_files(self) -> None:
         for stream in self.streams.values():
-            _close(stream.fd)
+            _output.close_fd(stream.fd)
             stream.fd = None
         for path in self.paths:
             try:
@@ -692,7 +500,7 @@ class Supervisor(object):
 
     def _run(self) -> int:
         self.me = os.getpid()
-        self.me_start = start_token(self.me)
+        self.me_start = _proc.start_token(self.me)
         self.setup_signals()
         self.subreaper = _set_subreaper()
         if self.queued:
@@ -701,7 +509,7 @@ class Supervisor(object):
             skip = skip_message(self.spec.creates, self.spec.removes, self.spec.chdir)
             if skip is not None:
                 self.started_at = self.ended_at = self.wallclock()
-                self.write_record(skipped_record(self.spec, self.jid, skip, asyncops=self.asyncops()))
+                self.write_record(skipped_job_record(self.spec, self.jid, skip, self.block(), now=self.ended_at))
                 return 0
         try:
             self.start_job()
@@ -712,13 +520,13 @@ class Supervisor(object):
         self._notify(self.notify_fd, {'ok': True, 'jid': self.jid, 'pid': self.pid, 'started_at': self.started_at,
                                       'supervisor_pid': self.me, 'results_file': self.paths.record})
         if not self.wait:
-            _close(self.notify_fd)
+            _output.close_fd(self.notify_fd)
             self.notify_fd = None
         self.loop()
         self.finish()
         self.write_record(self.final_record())
         self._notify(self.notify_fd, {'done': True, 'jid': self.jid})
-        _close(self.notify_fd)
+        _output.close_fd(self.notify_fd)
         return 0
 
     def _start_failed(self, e: OSError) -> int:
@@ -730,19 +538,16 @@ class Supervisor(object):
             self._remove_files()
             self._notify(self.notify_fd, {'ok': False, 'msg': msg, 'rc': 2, 'cmd': self.spec.cmd})
             return 0
-        record = self.final_record(error=msg)
-        record['rc'] = 2
-        record['asyncops']['rc'] = 2
-        self.write_record(record)
+        self.write_record(self.final_record(error=msg, rc=2))
         return 0
 
     def _wait_turn(self) -> bool:
         """Queued: record, report ready, then wait for SIGUSR2. False when killed before the start."""
         self.queued_at = self.wallclock()
-        self.write_record(self.running_record(queued=True, pgid=None))
+        self.write_record(self.running_record(queued=True))
         if self.ready_fd is not None:
             self._notify(self.ready_fd, {'jid': self.jid, 'pid': self.me})
-            _close(self.ready_fd)
+            _output.close_fd(self.ready_fd)
             self.ready_fd = None
         poller = select.poll()
         poller.register(self.wake_r, select.POLLIN)
@@ -768,17 +573,17 @@ class Supervisor(object):
     def _job_env(self) -> t.Dict[str, str]:
         env = dict(os.environ)
         env.update(self.spec.env)
-        env[_jobs.JID_ENV] = self.jid
+        env[_record.JID_ENV] = self.jid
         if self.spec.progress_re is None:
-            env[_jobs.PROGRESS_ENV] = self.paths.progress
+            env[_record.PROGRESS_ENV] = self.paths.progress
         else:  # the supervisor writes the sidecar: one writer per file
-            env.pop(_jobs.PROGRESS_ENV, None)
+            env.pop(_record.PROGRESS_ENV, None)
         return env
 
     def start_job(self) -> None:
         spec = self.spec
-        self.streams = {'stdout': OutputStream(self.paths.out, spec.output_limit),
-                        'stderr': OutputStream(self.paths.err, spec.output_limit)}
+        self.streams = {'stdout': _output.OutputStream(self.paths.out, spec.output_limit),
+                        'stderr': _output.OutputStream(self.paths.err, spec.output_limit)}
         if spec.progress_re is None:
             try:  # created 0600 now so that a job's "echo > $ASYNCOPS_PROGRESS_FILE" keeps that mode
                 os.close(os.open(self.paths.progress, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
@@ -790,7 +595,7 @@ class Supervisor(object):
             self._spawn_argv()
         else:
             self._spawn_target()
-        self.pid_start = start_token(self.pid)
+        self.pid_start = _proc.start_token(self.pid)
 
     def _spawn_argv(self) -> None:
         spec = self.spec
@@ -801,12 +606,12 @@ class Supervisor(object):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=spec.chdir or None, env=self._job_env(),
             close_fds=True, restore_signals=True, start_new_session=True)
         self.pid = self.proc.pid
-        self.outputs[self.proc.stdout.fileno()] = ('stdout', self.streams['stdout'], LineSplitter())
-        self.outputs[self.proc.stderr.fileno()] = ('stderr', self.streams['stderr'], LineSplitter())
+        self.outputs[self.proc.stdout.fileno()] = ('stdout', self.streams['stdout'], _output.LineSplitter())
+        self.outputs[self.proc.stderr.fileno()] = ('stderr', self.streams['stderr'], _output.LineSplitter())
         if spec.stdin is not None:
             self.stdin_fd = self.proc.stdin.fileno()
             self.stdin_left = spec.stdin
-            _set_nonblocking(self.stdin_fd)
+            os.set_blocking(self.stdin_fd, False)
 
     def _spawn_target(self) -> None:
         spec = self.spec
@@ -831,7 +636,7 @@ class Supervisor(object):
                 os.dup2(err_w, 2)
                 for fd in [null, out_r, out_w, err_r, err_w, res_r] + self._own_fds():
                     if fd is not None and fd > 2:
-                        _close(fd)
+                        _output.close_fd(fd)
                 os.environ.clear()
                 os.environ.update(env)
                 if spec.chdir:
@@ -843,7 +648,7 @@ class Supervisor(object):
                 except Exception as e:  # pylint: disable=broad-except
                     result = {'failed': True, 'msg': 'the job raised %s: %s' % (type(e).__name__, e),
                               'exception': traceback.format_exc()}
-                _write_all(res_w, json.dumps(result, default=str).encode('utf-8'))
+                _output.write_all(res_w, json.dumps(result, default=str).encode('utf-8'))
                 code = 1 if result.get('failed') else 0
             except BaseException:  # pylint: disable=broad-except
                 try:
@@ -858,8 +663,8 @@ class Supervisor(object):
         self.pid = pid
         for fd in (out_r, err_r, res_r):
             os.set_inheritable(fd, False)
-        self.outputs[out_r] = ('stdout', self.streams['stdout'], LineSplitter())
-        self.outputs[err_r] = ('stderr', self.streams['stderr'], LineSplitter())
+        self.outputs[out_r] = ('stdout', self.streams['stdout'], _output.LineSplitter())
+        self.outputs[err_r] = ('stderr', self.streams['stderr'], _output.LineSplitter())
         self.result_fd = res_r
 
     def _own_fds(self) -> t.List[t.Optional[int]]:
@@ -906,7 +711,7 @@ class Supervisor(object):
                 self._reap()
             if self.sm.status is not None and not self.sm.done:
                 # a descendant may have gone without a SIGCHLD reaching us
-                self._apply(self.sm.group_changed(self.clock(), _jobs.group_exists(self.pid)))
+                self._apply(self.sm.group_changed(self.clock(), _proc.group_alive(self.pid)))
             self._flush_progress(force=False)
         for fd in list(self.outputs):
             self._read_all(fd)
@@ -932,7 +737,7 @@ class Supervisor(object):
 
     def _apply(self, actions: t.Iterable[str]) -> None:
         for sig in actions:
-            _signal_group(self.pid, self.pid if self.sm.status is None else None, sig)
+            _proc.signal_own_group(self.pid, self.pid if self.sm.status is None else None, getattr(signal, sig))
 
     def _handle_signals(self) -> None:
         for signum in self._take_signals():
@@ -960,9 +765,9 @@ class Supervisor(object):
             if pid == self.pid:
                 if self.proc is not None:  # reaped here, with its rusage: Popen must not wait for it
                     self.proc.returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-                self._apply(self.sm.leader_exited(status, self.clock(), _jobs.group_exists(self.pid)))
+                self._apply(self.sm.leader_exited(status, self.clock(), _proc.group_alive(self.pid)))
         if self.sm.status is not None and not self.sm.done:
-            self._apply(self.sm.group_changed(self.clock(), _jobs.group_exists(self.pid)))
+            self._apply(self.sm.group_changed(self.clock(), _proc.group_alive(self.pid)))
 
     def _read(self, fd: int) -> bool:
         """Read what is there; False at end of file (the fd is then closed)."""
@@ -995,7 +800,7 @@ class Supervisor(object):
 
     def _read_all(self, fd: int) -> None:
         """Take what is left without blocking (a process outside the group may keep the pipe open)."""
-        _set_nonblocking(fd)
+        os.set_blocking(fd, False)
         while (fd in self.outputs or fd == self.result_fd) and self._read_available(fd):
             pass
         if fd in self.outputs:
@@ -1029,7 +834,7 @@ class Supervisor(object):
             self.poller.unregister(fd)
         except (KeyError, ValueError, AttributeError):
             pass
-        _close(fd)
+        _output.close_fd(fd)
 
     def _feed_stdin(self) -> None:
         try:
@@ -1056,11 +861,11 @@ class Supervisor(object):
                 except OSError:
                     pass
             else:
-                _close(fd)
+                _output.close_fd(fd)
 
     # -- progress_regex
     def _progress_line(self, line: str) -> None:
-        data = match_progress(self.spec.progress_re, line)
+        data = _output.match_progress(self.spec.progress_re, line)
         if data is None:
             return
         self.progress_pending = data
@@ -1075,13 +880,15 @@ class Supervisor(object):
         data, self.progress_pending = self.progress_pending, None
         self.progress_written_at = now
         try:
-            _jobs.write_progress(self.paths.progress, data)
-        except (_jobs.JobError, OSError):
+            _record.write_progress(self.paths.progress, data)
+        except (_record.JobError, OSError):
             pass
 
     # -- the end
     def finish(self) -> None:
         self.ended_at = self.wallclock()
+        # zombies of the group (orphans we adopted) are dead but unreaped: their resource use counts too
+        self._reap()
         self._flush_progress(force=True)
         for stream in self.streams.values():
             stream.close()
@@ -1093,27 +900,22 @@ class Supervisor(object):
                     except OSError:
                         pass
 
-    def final_record(self, error: t.Optional[str] = None, never_started: bool = False) -> t.Dict[str, t.Any]:
+    def final_record(self, error: t.Optional[str] = None, never_started: bool = False,
+                     rc: t.Optional[int] = None) -> _record.Record:
+        """The record of the ended job (error: the supervisor failed; rc: overrides the job's)."""
         spec = self.spec
         outcome = self.sm.outcome()
         if never_started:
-            outcome.update(state=_jobs.KILLED, reason=REASON_KILLED, rc=None, signal=None)
+            outcome.update(state=_record.KILLED, reason=_record.REASON_KILLED, rc=None, signal=None)
         elif error is not None:
-            outcome['state'] = _jobs.FAILED
+            outcome['state'] = _record.FAILED
             if self.sm.status is None:
-                outcome.update(reason='error', rc=None, signal=None)
+                outcome.update(reason=_record.REASON_ERROR, rc=None, signal=None)
+        if rc is not None:
+            outcome['rc'] = rc
+        state = outcome['state']
         started_at = self.started_at if self.started_at is not None else self.ended_at
         ended_at = self.ended_at if self.ended_at is not None else self.wallclock()
-        ao = self.asyncops(
-            state=outcome['state'], ended_at=ended_at, rc=outcome['rc'], signal=outcome['signal'],
-            reason=outcome['reason'], signals_sent=outcome['signals_sent'],
-            resources=dict(self.rusage, cpu_user=round(self.rusage['cpu_user'], 3),
-                           cpu_system=round(self.rusage['cpu_system'], 3)) if self.sm.status is not None else None,
-            stdout_truncated=self.streams['stdout'].dropped if 'stdout' in self.streams else 0,
-            stderr_truncated=self.streams['stderr'].dropped if 'stderr' in self.streams else 0)
-        if never_started:
-            ao.update(queued=False, never_started=True)
-        failed = outcome['state'] != _jobs.SUCCEEDED
         msg = error or self._message(outcome)
         stdout = self.streams['stdout'].text() if 'stdout' in self.streams else ''
         stderr = self.streams['stderr'].text() if 'stderr' in self.streams else ''
@@ -1122,23 +924,34 @@ class Supervisor(object):
             job_result = self._job_result()
             if job_result is not None:
                 result.update(job_result)
-            if job_result is not None and outcome['reason'] == EXITED and error is None:
+            if job_result is not None and outcome['reason'] == _record.REASON_EXITED and error is None:
                 # the job ended by itself and said how: its result is the result
-                failed = bool(job_result.get('failed'))
-                ao['state'] = _jobs.FAILED if failed else _jobs.SUCCEEDED
+                state = _record.FAILED if job_result.get('failed') else _record.SUCCEEDED
                 result.setdefault('msg', '')
             else:
                 result['msg'] = msg
             result.setdefault('changed', False)
             if stderr:
                 result.setdefault('stderr', stderr)
-        else:
+            if rc is not None:
+                result['rc'] = rc
+        else:  # the keys ansible.builtin.command returns
             result.update(cmd=spec.cmd, stdout=stdout, stderr=stderr, stdout_lines=stdout.splitlines(),
                           stderr_lines=stderr.splitlines(), rc=outcome['rc'], msg=msg,
-                          changed=not never_started)
-        result.update(start=_timestamp(started_at), end=_timestamp(ended_at), delta=_delta(ended_at - started_at),
-                      failed=failed, started=True, finished=True, ansible_job_id=self.jid, asyncops=ao)
-        return result
+                          changed=not never_started, start=_durations.format_timestamp(started_at),
+                          end=_durations.format_timestamp(ended_at), delta=_durations.format_delta(ended_at - started_at))
+        resources = None  # type: t.Optional[_record.Resources]
+        if self.sm.status is not None:
+            resources = _record.Resources(cpu_user=round(self.rusage['cpu_user'], 3),
+                                          cpu_system=round(self.rusage['cpu_system'], 3),
+                                          max_rss_kb=int(self.rusage['max_rss_kb']))
+        block = _record.final_block(
+            self.block(), state, ended_at, rc=outcome['rc'], signal=outcome['signal'], reason=outcome['reason'],
+            resources=resources, signals_sent=outcome['signals_sent'],
+            stdout_truncated=self.streams['stdout'].dropped if 'stdout' in self.streams else 0,
+            stderr_truncated=self.streams['stderr'].dropped if 'stderr' in self.streams else 0,
+            never_started=never_started)
+        return _record.final_record(self.jid, result, block)
 
     def _job_result(self) -> t.Optional[t.Dict[str, t.Any]]:
         if not self.result_data:
@@ -1151,37 +964,20 @@ class Supervisor(object):
 
     def _message(self, outcome: t.Mapping[str, t.Any]) -> str:
         state = outcome['state']
-        if state == _jobs.SUCCEEDED:
+        if state == _record.SUCCEEDED:
             return ''
-        if state == _jobs.TIMEOUT:
+        if state == _record.TIMEOUT:
             msg = 'the job exceeded its time limit of %gs: SIGTERM was sent to its process group' % self.spec.time_limit
             if KILL in outcome['signals_sent']:
                 msg += ', then SIGKILL after %gs' % self.spec.kill_grace
             return msg
-        if state == _jobs.KILLED:
+        if state == _record.KILLED:
             if self.sm.external:
                 return 'the job was killed from outside (asyncops.jobs.async_status mode=kill)'
             return 'the job was killed: its supervisor was asked to stop it (SIGTERM)'
-        if outcome['reason'] == SIGNALLED:
+        if outcome['reason'] == _record.REASON_SIGNALLED:
             return 'the job was killed by %s' % outcome['signal']
         return 'non-zero return code'
-
-
-def skipped_record(spec: JobSpec, jid: str, skip: t.Tuple[str, str],
-                   asyncops: t.Optional[t.Mapping[str, t.Any]] = None, now: t.Optional[float] = None) -> t.Dict[str, t.Any]:
-    """The finished record of a job that creates/removes told not to run."""
-    now = time.time() if now is None else now
-    msg, stdout = skip
-    ao = dict(asyncops or {})
-    ao.update(version=RECORD_VERSION, kind=spec.kind, name=spec.name, cmd=spec.display, state=_jobs.SUCCEEDED,
-              queued=False, started_at=ao.get('started_at') or now, ended_at=now, time_limit=spec.time_limit,
-              kill_grace=spec.kill_grace, rc=0, signal=None, reason=SKIPPED, skipped=True, resources=None)
-    ao.setdefault('pid', None)
-    ao.setdefault('pgid', None)
-    return {'cmd': spec.cmd, 'rc': 0, 'stdout': stdout, 'stderr': '', 'stdout_lines': [stdout], 'stderr_lines': [],
-            'msg': msg, 'changed': False, 'failed': False, 'start': _timestamp(now),
-            'end': _timestamp(now), 'delta': _delta(0), 'started': True, 'finished': True,
-            'ansible_job_id': jid, 'asyncops': ao}
 
 
 # ---------------------------------------------------------------- daemonizing
@@ -1254,7 +1050,7 @@ class Handshake(object):
         return message if isinstance(message, dict) else {'ok': False, 'msg': 'bad message %r' % (message,)}
 
     def close(self) -> None:
-        _close(self.fd)
+        _output.close_fd(self.fd)
 
 
 def daemonize(body: t.Callable[[int], int], timeout: float = HANDSHAKE_TIMEOUT) -> t.Tuple[t.Dict[str, t.Any], Handshake]:
@@ -1285,8 +1081,8 @@ def daemonize(body: t.Callable[[int], int], timeout: float = HANDSHAKE_TIMEOUT) 
             code = body(w)
         except BaseException:  # pylint: disable=broad-except
             try:
-                _write_all(w, (json.dumps({'ok': False, 'msg': 'the supervisor could not start: %s'
-                                           % traceback.format_exc()}) + '\n').encode('utf-8'))
+                _output.write_all(w, (json.dumps({'ok': False, 'msg': 'the supervisor could not start: %s'
+                                                  % traceback.format_exc()}) + '\n').encode('utf-8'))
             except BaseException:  # pylint: disable=broad-except
                 pass
         finally:
@@ -1313,10 +1109,10 @@ def daemonize(body: t.Callable[[int], int], timeout: float = HANDSHAKE_TIMEOUT) 
 def _launch_result(jid: str, async_dir: str, message: t.Mapping[str, t.Any], spec: JobSpec) -> t.Dict[str, t.Any]:
     return {
         'changed': True, 'started': True, 'finished': False, 'ansible_job_id': jid,
-        'results_file': _jobs.job_paths(async_dir, jid).record, 'pid': message.get('pid'),
+        'results_file': _record.job_paths(async_dir, jid).record, 'pid': message.get('pid'),
         'supervisor_pid': message.get('supervisor_pid'), 'cmd': spec.cmd,
         # the job's own start: the controller's clock alone would count the launch's round trip
-        'asyncops': {'state': _jobs.RUNNING, 'started_at': message.get('started_at')},
+        'asyncops': {'state': _record.RUNNING, 'started_at': message.get('started_at')},
     }
 
 
@@ -1325,215 +1121,28 @@ def launch(spec: JobSpec, async_dir: str, wait: bool = False, keep_record: bool 
 
     Raises LaunchError when the job could not be started (nothing is left behind then).
     """
-    _jobs.ensure_async_dir(async_dir)
+    _async_dir.ensure_async_dir(async_dir)
     preload_payload()
-    jid = _jobs.new_jid()
+    jid = _record.new_jid()
 
     def body(notify_fd: int) -> int:
         return Supervisor(spec, async_dir, jid, notify_fd=notify_fd, wait=wait).run()
 
-    first, handshake = daemonize(body)
-    try:
-        if not first.get('ok'):
-            raise LaunchError(first.get('msg') or 'the job could not be started', first)
-        if not wait:
-            return _launch_result(jid, async_dir, first, spec)
-        while True:
-            message = handshake.read_message()
-            if message is None or message.get('done'):
-                break
-    finally:
-        handshake.close()
+    first = run_daemon(body, 'the job could not be started', wait)
+    if not wait:
+        return _launch_result(jid, async_dir, first, spec)
     return collect(async_dir, jid, keep_record)
 
 
-def collect(async_dir: str, jid: str, keep_record: bool) -> t.Dict[str, t.Any]:
-    """The final record as a task result; the record and its sidecars are removed unless keep_record."""
-    record = _jobs.read_live_record(async_dir, jid)
-    if not keep_record:
-        _jobs.remove_job(async_dir, jid)
-        for key in ('started', 'finished', 'ansible_job_id'):
-            record.pop(key, None)
-        ao = record.get('asyncops')
-        if isinstance(ao, dict):
-            ao['record_removed'] = True
-    else:
-        record['results_file'] = _jobs.job_paths(async_dir, jid).record
-    return record
+def run_daemon(body: t.Callable[[int], int], failure: str, wait: bool) -> t.Dict[str, t.Any]:
+    """daemonize(body) and return its first message; with wait, once the daemon has said it is done.
 
-
-class BatchRunner(object):
-    """The supervisor of supervisors: starts one Supervisor per command, at most ``concurrency`` running.
-
-    Every command has its own jid, record and supervisor process from the
-    start; a queued one waits for SIGUSR2 from this runner. Killing a queued
-    supervisor (SIGTERM or SIGUSR1) records the job killed without running it;
-    SIGTERM to the runner is passed on to every supervisor.
+    Raises LaunchError (failure, unless the daemon said why) when it reports it could not start.
     """
-
-    def __init__(self, specs: t.Sequence[JobSpec], async_dir: str, jids: t.Sequence[str], concurrency: int,
-                 notify_fd: t.Optional[int] = None, wait: bool = False) -> None:
-        self.specs = list(specs)
-        self.async_dir = async_dir
-        self.jids = list(jids)
-        self.concurrency = max(1, int(concurrency))
-        self.notify_fd = notify_fd
-        self.wait = wait
-        self.children = {}  # type: t.Dict[int, int]
-        self.queue = []  # type: t.List[int]
-        self.running = set()  # type: t.Set[int]
-        self.signals = []  # type: t.List[int]
-        self.stopping = False
-
-    def _on_signal(self, signum: int, frame: t.Any) -> None:
-        self.signals.append(signum)
-
-    def run(self) -> int:
-        me = os.getpid()
-        ready_r, ready_w = os.pipe()
-        os.set_inheritable(ready_r, False)
-        size = len(self.specs)
-        # Handlers first: a SIGTERM that comes as soon as the launcher has returned must not be lost.
-        wake_r, wake_w = os.pipe()
-        for fd in (wake_r, wake_w):
-            _set_nonblocking(fd)
-            os.set_inheritable(fd, False)
-        signal.set_wakeup_fd(wake_w)
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._on_signal)
-        # children inherit these until their Supervisor installs its own handlers
-        signal.signal(signal.SIGUSR2, signal.SIG_IGN)
-        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-        for index, (spec, jid) in enumerate(zip(self.specs, self.jids)):
-            pid = os.fork()
-            if pid == 0:
-                code = 70
-                try:
-                    signal.set_wakeup_fd(-1)
-                    for fd in (ready_r, wake_r, wake_w, self.notify_fd):
-                        _close(fd)
-                    batch = {'runner_pid': me, 'index': index, 'size': size}
-                    code = Supervisor(spec, self.async_dir, jid, queued=True, ready_fd=ready_w, runner_pid=me,
-                                      batch=batch).run()
-                finally:
-                    os._exit(code)
-            self.children[pid] = index
-            self.queue.append(pid)
-        os.close(ready_w)
-        ready = set()
-        handshake = Handshake(ready_r)
-        while True:
-            message = handshake.read_message()
-            if message is None:
-                break
-            if message.get('jid') in self.jids:
-                ready.add(message['jid'])
-        handshake.close()
-        for index, jid in enumerate(self.jids):
-            if jid not in ready:  # its supervisor died before its first record: nobody else writes it
-                self._write_failed(index, jid)
-        self._notify({'ok': True, 'jids': self.jids, 'supervisor_pid': me})
-        if not self.wait:
-            _close(self.notify_fd)
-            self.notify_fd = None
-        poller = select.poll()
-        poller.register(wake_r, select.POLLIN)
-        first = True
-        while self.children:
-            if not first:
-                poller.poll(-1)
-            first = False
-            try:
-                while os.read(wake_r, 512):
-                    pass
-            except OSError:
-                pass
-            taken, self.signals[:] = list(self.signals), []
-            for signum in taken:
-                if signum in (signal.SIGTERM, signal.SIGINT):
-                    self.stopping = True
-                    for pid in list(self.children):
-                        try:
-                            os.kill(pid, signal.SIGTERM)
-                        except OSError:
-                            pass
-            self._reap()
-            self._fill()
-        self._notify({'done': True, 'jids': self.jids})
-        return 0
-
-    def _notify(self, message: t.Mapping[str, t.Any]) -> None:
-        if self.notify_fd is None:
-            return
-        try:
-            _write_all(self.notify_fd, (json.dumps(message) + '\n').encode('utf-8'))
-        except OSError:
-            pass
-
-    def _reap(self) -> None:
-        while self.children:
-            try:
-                pid, dummy = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                self.children.clear()
-                break
-            except InterruptedError:
-                continue
-            if pid == 0:
-                break
-            self.children.pop(pid, None)
-            self.running.discard(pid)
-            if pid in self.queue:
-                self.queue.remove(pid)
-
-    def _fill(self) -> None:
-        while self.queue and len(self.running) < self.concurrency and not self.stopping:
-            pid = self.queue.pop(0)
-            self.running.add(pid)
-            try:
-                os.kill(pid, signal.SIGUSR2)
-            except OSError:
-                self.running.discard(pid)
-
-    def _write_failed(self, index: int, jid: str) -> None:
-        spec = self.specs[index]
-        now = time.time()
-        ao = {'version': RECORD_VERSION, 'kind': spec.kind, 'name': spec.name, 'cmd': spec.display,
-              'state': _jobs.FAILED, 'queued': False, 'pid': None, 'pgid': None, 'started_at': now, 'ended_at': now,
-              'rc': None, 'signal': None, 'reason': 'supervisor failed', 'resources': None}
-        try:
-            _jobs.write_record(self.async_dir, jid, {
-                'cmd': spec.cmd, 'rc': None, 'stdout': '', 'stderr': '', 'stdout_lines': [], 'stderr_lines': [],
-                'failed': True, 'changed': False, 'msg': 'the supervisor of this job died before it could start it',
-                'started': True, 'finished': True, 'ansible_job_id': jid, 'asyncops': ao})
-        except _jobs.JobError:
-            pass
-
-
-def launch_batch(specs: t.Sequence[JobSpec], async_dir: str, concurrency: int, wait: bool = False,
-                 keep_record: bool = False) -> t.Dict[str, t.Any]:
-    """Start a batch: one daemon runs every spec as its own job, at most concurrency at once.
-
-    Returns at once with ``jobs`` (name, ansible_job_id, results_file) and
-    ``ansible_job_ids``; with wait, once all have ended, with their results.
-    """
-    _jobs.ensure_async_dir(async_dir)
-    preload_payload()
-    jids = []  # type: t.List[str]
-    while len(jids) < len(specs):
-        jid = _jobs.new_jid()
-        if jid not in jids:
-            jids.append(jid)
-
-    def body(notify_fd: int) -> int:
-        return BatchRunner(specs, async_dir, jids, concurrency, notify_fd=notify_fd, wait=wait).run()
-
     first, handshake = daemonize(body)
     try:
         if not first.get('ok'):
-            raise LaunchError(first.get('msg') or 'the batch could not be started', first)
+            raise LaunchError(first.get('msg') or failure, first)
         if wait:
             while True:
                 message = handshake.read_message()
@@ -1541,22 +1150,13 @@ def launch_batch(specs: t.Sequence[JobSpec], async_dir: str, concurrency: int, w
                     break
     finally:
         handshake.close()
-    jobs = []
-    for spec, jid in zip(specs, jids):
-        job = {'name': spec.name, 'ansible_job_id': jid, 'results_file': _jobs.job_paths(async_dir, jid).record}
-        if wait:
-            job['result'] = collect(async_dir, jid, keep_record)
-        jobs.append(job)
-    result = {'changed': True, 'started': True, 'finished': bool(wait), 'jobs': jobs,
-              'ansible_job_ids': list(jids), 'supervisor_pid': first.get('supervisor_pid')}
-    if wait:
-        failed = [job['name'] for job in jobs if job['result'].get('failed')]
-        result['failed'] = bool(failed)
-        if failed:
-            result['msg'] = '%d of %d jobs failed: %s' % (len(failed), len(jobs), ', '.join(map(str, failed)))
-        if not keep_record:
-            for job in jobs:
-                job.pop('ansible_job_id')
-                job.pop('results_file')
-            result.pop('ansible_job_ids')
-    return result
+    return first
+
+
+def collect(async_dir: str, jid: str, keep_record: bool) -> _record.Record:
+    """The final record as a task result; the record and its sidecars are removed unless keep_record."""
+    record = _liveness.read_live_record(async_dir, jid)
+    if keep_record:
+        return _record.collected_result(record, _record.job_paths(async_dir, jid).record)
+    _record.remove_job(async_dir, jid)
+    return _record.collected_result(record, None)

@@ -632,12 +632,13 @@ max_age:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
+from ansible_collections.asyncops.jobs.plugins.module_utils import _async_dir
+from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _status
 
 
 def main():
-    argument_spec = dict(_status.ARGUMENT_SPEC, **_jobs.ASYNC_DIR_ARGUMENT_SPEC)
+    argument_spec = dict(_status.ARGUMENT_SPEC, **_async_dir.ASYNC_DIR_ARGUMENT_SPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=_status.MUTUALLY_EXCLUSIVE,
@@ -646,7 +647,7 @@ def main():
     )
     try:
         result = _status.run(module.params, check_mode=module.check_mode)
-    except _status.StatusFailure as e:
+    except _record.JobError as e:
         module.fail_json(msg=e.msg, **e.result)
 
     if module.params['mode'] in (_status.LIST, _status.PRUNE):

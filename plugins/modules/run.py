@@ -390,7 +390,9 @@ import shlex
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
+from ansible_collections.asyncops.jobs.plugins.module_utils import _async_dir
+from ansible_collections.asyncops.jobs.plugins.module_utils import _batch
+from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _supervisor
 
 _COMMAND_KEYS = ('cmd', 'argv', 'shell')
@@ -500,7 +502,7 @@ def build_spec(params, item=None):
     if item and name is None:
         name = cmd if isinstance(cmd, str) else shlex.join(cmd)
     return _supervisor.JobSpec(
-        argv=argv, cmd=cmd, name=name, kind=_supervisor.KIND_RUN,
+        argv=argv, cmd=cmd, name=name, kind=_record.KIND_RUN,
         chdir=item.get('chdir') or params.get('chdir'), env=env, stdin=data,
         creates=item.get('creates') if item else params.get('creates'),
         removes=item.get('removes') if item else params.get('removes'),
@@ -515,7 +517,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    async_dir = _jobs.resolve_async_dir(params['_async_dir'])
+    async_dir = _async_dir.resolve_async_dir(params['_async_dir'])
     if params['executable'] and not params['shell'] and not params['batch']:
         module.warn('executable is used with shell only; ignored')
     if params['keep_record'] and not params['wait']:
@@ -544,20 +546,20 @@ def run_one(module, spec, async_dir):
             module.exit_json(changed=False, cmd=spec.cmd, msg=skip[0], stdout=skip[1], rc=0)
         module.exit_json(changed=True, cmd=spec.cmd, msg='would start the job: %s' % spec.display)
     if skip is not None:
-        record = _supervisor.skipped_record(spec, 'j0.0', skip)
         if params['wait']:
-            for key in ('started', 'finished', 'ansible_job_id'):
+            record = _supervisor.skipped_job_record(spec, 'j0.0', skip)
+            for key in _record.ENVELOPE_KEYS:
                 record.pop(key)
             module.exit_json(**record)
         try:
-            _jobs.ensure_async_dir(async_dir)
-            jid = _jobs.new_jid()
-            record = _supervisor.skipped_record(spec, jid, skip)
-            _jobs.write_record(async_dir, jid, record)
-        except _jobs.JobError as e:
+            _async_dir.ensure_async_dir(async_dir)
+            jid = _record.new_jid()
+            record = _supervisor.skipped_job_record(spec, jid, skip)
+            _record.write_record(async_dir, jid, record)
+        except _record.JobError as e:
             module.fail_json(msg=e.msg)
-        record.pop('asyncops')
-        record['results_file'] = _jobs.job_paths(async_dir, jid).record
+        record.pop(_record.BLOCK_KEY)
+        record['results_file'] = _record.job_paths(async_dir, jid).record
         module.exit_json(**record)
     try:
         result = _supervisor.launch(spec, async_dir, wait=params['wait'], keep_record=params['keep_record'])
@@ -566,7 +568,7 @@ def run_one(module, spec, async_dir):
         e.result.pop('msg', None)
         e.result.pop('traceback', None)
         module.fail_json(msg=e.msg, **e.result)
-    except _jobs.JobError as e:
+    except _record.JobError as e:
         module.fail_json(msg=e.msg, cmd=spec.cmd)
     if result.get('failed'):
         module.fail_json(**result)
@@ -580,11 +582,11 @@ def run_batch(module, specs, async_dir):
         module.exit_json(changed=True, msg='would start %d jobs, %d at a time' % (len(specs), concurrency),
                          jobs=[dict(name=s.name, cmd=s.cmd) for s in specs])
     try:
-        result = _supervisor.launch_batch(specs, async_dir, concurrency, wait=params['wait'],
-                                          keep_record=params['keep_record'])
+        result = _batch.launch_batch(specs, async_dir, concurrency, wait=params['wait'],
+                                     keep_record=params['keep_record'])
     except _supervisor.LaunchError as e:
         module.fail_json(msg=e.msg)
-    except _jobs.JobError as e:
+    except _record.JobError as e:
         module.fail_json(msg=e.msg)
     result['concurrency'] = concurrency
     if result.get('failed'):

@@ -11,7 +11,7 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-DEFAULT_ASYNC_DIR = '~/.ansible_async'
+from ansible_collections.asyncops.jobs.plugins.module_utils._async_dir import DEFAULT_ASYNC_DIR
 
 
 def unexpanded_async_dir(action) -> str:

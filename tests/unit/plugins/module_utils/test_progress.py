@@ -16,12 +16,11 @@ import textwrap
 
 import pytest
 
-from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
+from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _progress as P
+from ansible_collections.asyncops.jobs.tests.unit.helpers import WRAPPER_ARGV
 
 COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(P.__file__), *(['..'] * 5)))
-WRAPPER_ARGV = ['/usr/bin/python3', '/home/u/.ansible/tmp/ansible-tmp-1/async_wrapper.py', 'j123456', '45', 'true',
-                '/home/u/.ansible/tmp/ansible-tmp-1/AnsiballZ_download.py', '_']
 
 
 class Clock(object):
@@ -49,16 +48,6 @@ def fake_tree(argvs, parents):
 
 # ---------------------------------------------------------------- discovery
 
-def test_wrapper_jid_prefix():
-    assert P.wrapper_jid_prefix(WRAPPER_ARGV) == 'j123456'
-    old_core = ['python', '/tmp/async_wrapper', '98765', '10', '/tmp/mod', '/tmp/args']
-    assert P.wrapper_jid_prefix(old_core) == '98765'
-    assert P.wrapper_jid_prefix(['python', '/tmp/AnsiballZ_ping.py']) is None
-    assert P.wrapper_jid_prefix(['python', '/tmp/async_wrapper.py', 'j1']) is None
-    assert P.wrapper_jid_prefix(['tail', '-f', 'j123456.777']) is None
-    assert P.wrapper_jid_prefix(['python', '/x/async_wrapper.py', '../etc', '45', 'x']) is None
-
-
 def test_synchronous_module_reports_nowhere():
     assert P.discover_target(environ={}) is None
     argv_of, parent_of = fake_tree({10: ['python', 'AnsiballZ_x.py']}, {10: 1})
@@ -72,9 +61,9 @@ def test_synchronous_module_reports_nowhere():
 
 
 def test_under_the_supervisor():
-    target = P.discover_target(environ={_jobs.PROGRESS_ENV: '/a/j1.2.progress', _jobs.JID_ENV: 'j1.2'})
+    target = P.discover_target(environ={_record.PROGRESS_ENV: '/a/j1.2.progress', _record.JID_ENV: 'j1.2'})
     assert target == P.ProgressTarget('supervisor', '/a/j1.2.progress', None, 'j1.2')
-    assert P.discover_target(environ={_jobs.PROGRESS_ENV: 'relative/path'}) is None
+    assert P.discover_target(environ={_record.PROGRESS_ENV: 'relative/path'}) is None
 
 
 def test_under_core_async_wrapper(core_job):
@@ -96,7 +85,7 @@ def test_under_core_async_wrapper_through_an_intermediate_process(core_job):
 
 def test_core_wrapper_wins_over_an_inherited_progress_file(core_job):
     argv_of, parent_of = fake_tree({10: WRAPPER_ARGV}, {})
-    target = P.discover_target(environ={'ANSIBLE_ASYNC_DIR': core_job, _jobs.PROGRESS_ENV: '/outer/j1.1.progress'},
+    target = P.discover_target(environ={'ANSIBLE_ASYNC_DIR': core_job, _record.PROGRESS_ENV: '/outer/j1.1.progress'},
                                ppid=10, argv_of=argv_of, parent_of=parent_of)
     assert target.mode == 'async_wrapper'
 
@@ -126,14 +115,18 @@ def test_core_record_gets_the_progress_and_keeps_its_keys(core_job):
     target = P.ProgressTarget('async_wrapper', None, os.path.join(core_job, 'j123456.777'), 'j123456.777')
     reporter = P.ProgressReporter(total=200, unit='B', target=target, clock=Clock(), wallclock=Clock(1000.0))
     assert reporter.update(current=50, message='copying')
-    record = _jobs.read_json(target.record)
+    record = _record.read_json(target.record)
+    # core's keys stay core's: the progress goes under asyncops, the one key this collection adds
+    assert set(record) == {'started', 'finished', 'ansible_job_id', 'asyncops'}
     assert record['started'] is True and record['finished'] is False
     assert record['ansible_job_id'] == 'j123456.777'
-    assert record['progress']['percent'] == 25.0
-    assert record['progress']['message'] == 'copying'
-    assert record['progress']['unit'] == 'B'
-    assert record['progress']['updated_at'] == 1000.0
-    assert record['progress']['current'] == 50
+    progress = record['asyncops']['progress']
+    assert progress['percent'] == 25.0
+    assert progress['message'] == 'copying'
+    assert progress['unit'] == 'B'
+    assert progress['updated_at'] == 1000.0
+    assert progress['current'] == 50
+    assert _record.record_state(record) == 'running' and not _record.is_supervised(record)
     assert stat.S_IMODE(os.stat(target.record).st_mode) == 0o600
     # the record is all there is: core's cleanup after a poll removes it and nothing else
     assert not [n for n in os.listdir(core_job) if n.startswith('j123456.777.')]
@@ -163,11 +156,11 @@ def test_a_finished_or_foreign_record_is_not_touched(core_job):
         json.dump(final, f)
     target = P.ProgressTarget('async_wrapper', None, path, 'j123456.777')
     P.ProgressReporter(target=target).update(percent=10)
-    assert _jobs.read_json(path) == final
+    assert _record.read_json(path) == final
     with open(path, 'w') as f:
         json.dump({'started': True, 'finished': False, 'ansible_job_id': 'j1.1'}, f)
     P.ProgressReporter(target=target).update(percent=10)
-    assert 'progress' not in _jobs.read_json(path)
+    assert _record.read_json(path) == {'started': True, 'finished': False, 'ansible_job_id': 'j1.1'}
 
 
 def test_throttle_and_final_report(tmp_path):
@@ -177,10 +170,10 @@ def test_throttle_and_final_report(tmp_path):
     assert reporter.update(current=1)
     clock.now = 0.1
     assert not reporter.update(current=2)  # throttled, kept pending
-    assert _jobs.read_progress(path)['current'] == 1
+    assert _record.read_progress(path)['current'] == 1
     clock.now = 0.2
     assert reporter.flush()
-    assert _jobs.read_progress(path)['current'] == 2
+    assert _record.read_progress(path)['current'] == 2
     clock.now = 0.3
     assert not reporter.update(current=3)
     clock.now = 0.31
@@ -189,7 +182,7 @@ def test_throttle_and_final_report(tmp_path):
     assert reporter.update(current=50, force=True)
     clock.now = 0.33
     assert reporter.done(message='all done')
-    final = _jobs.read_progress(path)
+    final = _record.read_progress(path)
     assert (final['percent'], final['current'], final['message']) == (100.0, 100, 'all done')
     assert reporter.writes == 5 and reporter.errors == 0
 
@@ -214,11 +207,11 @@ def test_write_errors_are_swallowed(tmp_path):
 
 def test_report_progress_shortcut(tmp_path, monkeypatch):
     path = str(tmp_path / 'j7.7.progress')
-    monkeypatch.setenv(_jobs.PROGRESS_ENV, path)
+    monkeypatch.setenv(_record.PROGRESS_ENV, path)
     monkeypatch.delenv('ANSIBLE_ASYNC_DIR', raising=False)
     monkeypatch.setattr(P, '_default_reporter', None)
     assert P.report_progress(percent=30, message='thirty')
-    assert _jobs.read_progress(path)['message'] == 'thirty'
+    assert _record.read_progress(path)['message'] == 'thirty'
 
 
 def test_end_to_end_under_a_process_that_looks_like_core_async_wrapper(tmp_path):
@@ -244,14 +237,16 @@ def test_end_to_end_under_a_process_that_looks_like_core_async_wrapper(tmp_path)
         sys.exit(subprocess.call([sys.executable, '-c', %r]))
     ''' % child))
     env = dict(os.environ, ANSIBLE_ASYNC_DIR=str(async_dir))
-    env.pop(_jobs.PROGRESS_ENV, None)
+    env.pop(_record.PROGRESS_ENV, None)
     out = subprocess.run([sys.executable, str(wrapper), 'j4242', '60', 'true', '/tmp/module.py'], env=env,
                          stdout=subprocess.PIPE, check=True).stdout.decode()
     assert out.strip() == 'async_wrapper'
     records = os.listdir(str(async_dir))
     assert len(records) == 1 and records[0].startswith('j4242.')   # the record only, no sidecar
-    record = _jobs.read_json(str(async_dir / records[0]))
-    assert record['progress']['current'] == 4 and record['progress']['total'] == 10
-    assert record['progress']['percent'] == 40.0 and record['progress']['unit'] == 'files'
-    assert record['progress']['message'] == 'four'
+    record = _record.read_json(str(async_dir / records[0]))
+    progress = record['asyncops']['progress']
+    assert progress['current'] == 4 and progress['total'] == 10
+    assert progress['percent'] == 40.0 and progress['unit'] == 'files'
+    assert progress['message'] == 'four'
+    assert 'progress' not in record
     assert not record['finished']

@@ -24,9 +24,11 @@ import zipfile
 
 import pytest
 
-from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
+from ansible_collections.asyncops.jobs.plugins.module_utils import _liveness
+from ansible_collections.asyncops.jobs.plugins.module_utils import _proc
+from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _supervisor as S
-from ansible_collections.asyncops.jobs.tests.unit.helpers import wait_gone
+from ansible_collections.asyncops.jobs.tests.unit.helpers import alive, finished_record, open_gate, record_of
 
 LINUX = sys.platform.startswith('linux')
 COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(S.__file__), *(['..'] * 5)))
@@ -41,53 +43,6 @@ def killed_by(signum):
 
 
 # ---------------------------------------------------------------- helpers for real jobs
-
-def alive(pid):
-    return _jobs.process_start_time(pid) is not None
-
-
-@pytest.fixture
-def async_dir(tmp_path):
-    path = str(tmp_path / 'async')
-    yield path
-    # kill whatever a failed test left running
-    for entry in _jobs.list_jobs(path)[0] if os.path.isdir(path) else []:
-        try:
-            ao = _jobs.read_record(path, entry.jid).get('asyncops') or {}
-        except _jobs.JobError:
-            continue
-        for pid in (ao.get('supervisor_pid'), ao.get('pid')):
-            if pid and alive(pid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-        if ao.get('pgid'):
-            try:
-                os.killpg(ao['pgid'], signal.SIGKILL)
-            except OSError:
-                pass
-
-
-@pytest.fixture
-def fifo(tmp_path):
-    path = str(tmp_path / 'gate')
-    os.mkfifo(path)
-    return path
-
-
-def release(path, data=b'go\n'):
-    with open(path, 'wb') as f:
-        f.write(data)
-
-
-def record_of(async_dir, result):
-    return _jobs.read_record(async_dir, result['ansible_job_id'])
-
-
-def finished_record(async_dir, launched):
-    wait_gone(launched['supervisor_pid'])
-    return record_of(async_dir, launched)
 
 
 # ---------------------------------------------------------------- the state machine
@@ -229,54 +184,6 @@ class TestSupervision:
 
 # ---------------------------------------------------------------- pieces
 
-def test_output_stream_keeps_the_tail_and_bounds_the_file(tmp_path):
-    path = str(tmp_path / 'x.out')
-    stream = S.OutputStream(path, 10)
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    for chunk in (b'0123456', b'789abcd', b'efghij', b'klmn\n'):
-        stream.feed(chunk)
-        assert os.path.getsize(path) <= 20
-    assert bytes(stream.tail) == (b'0123456789abcdefghijklmn\n')[-10:]
-    assert stream.dropped == 15
-    stream.close()
-    with open(path, 'rb') as f:
-        assert f.read() == b'fghijklmn\n'
-    assert stream.text() == 'fghijklmn'
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-
-
-def test_output_stream_survives_an_unwritable_sidecar(tmp_path):
-    stream = S.OutputStream(str(tmp_path / 'missing' / 'x.out'), 100)
-    assert stream.fd is None
-    stream.feed(b'still kept\n')
-    stream.close()
-    assert stream.text() == 'still kept'
-
-
-def test_line_splitter():
-    split = S.LineSplitter()
-    assert split.feed(b'10%\r20') == ['10%']
-    assert split.feed(b'%\n\nfoo') == ['20%']
-    assert split.finish() == ['foo']
-    assert split.finish() == []
-    assert split.feed(b'x' * 100000) == []
-    assert len(split.buf) == 65536
-
-
-def test_progress_regex():
-    regex = S.compile_progress_regex(r'(?P<percent>[0-9.]+)%( (?P<message>\w+))?')
-    assert S.match_progress(regex, 'at 42.5% copying')['percent'] == 42.5
-    assert S.match_progress(regex, 'at 42.5% copying')['message'] == 'copying'
-    assert S.match_progress(regex, 'nothing') is None
-    regex = S.compile_progress_regex(r'(?P<current>\d+)/(?P<total>\d+)')
-    found = S.match_progress(regex, 'file 3/4')
-    assert (found['current'], found['total'], found['percent']) == (3, 4, 75.0)
-    assert S.compile_progress_regex(None) is None
-    with pytest.raises(ValueError, match='named group percent'):
-        S.compile_progress_regex(r'(?P<pct>\d+)%')
-    with pytest.raises(ValueError, match='not a valid regular expression'):
-        S.compile_progress_regex(r'(?P<percent>')
-
 
 def test_skip_message(tmp_path):
     (tmp_path / 'made-1').write_text('')
@@ -315,11 +222,6 @@ def test_job_argument_spec_is_a_copy():
     spec['time_limit']['aliases'] = ['timeout']
     assert 'aliases' not in S.JOB_ARGUMENT_SPEC['time_limit']
     assert set(spec) == {'time_limit', 'kill_grace', '_async_dir'}
-
-
-def test_start_token_matches_jobs_library():
-    assert S.start_token(os.getpid()) == _jobs.process_start_time(os.getpid())
-    assert S.start_token(None) is None
 
 
 def test_handshake_messages():
@@ -370,19 +272,19 @@ def test_launch_returns_once_the_record_exists_and_streams_output(async_dir, fif
     jid = launched['ansible_job_id']
     assert launched['started'] and not launched['finished'] and launched['changed']
     assert launched['results_file'] == os.path.join(async_dir, jid)
-    record = _jobs.read_record(async_dir, jid)  # exists when launch returns
+    record = _record.read_record(async_dir, jid)  # exists when launch returns
     ao = record['asyncops']
-    assert not _jobs.is_finished(record)
+    assert not _record.is_finished(record)
     assert ao['state'] == 'running' and ao['pid'] == launched['pid'] == ao['pgid']
-    assert ao['pid_start'] == _jobs.process_start_time(ao['pid'])
+    assert ao['pid_start'] == _proc.process_start_time(ao['pid'])
     assert ao['supervisor_pid'] == launched['supervisor_pid'] != os.getpid()
     # the launch says when the job really started, as the record does
     assert launched['asyncops'] == {'state': 'running', 'started_at': ao['started_at']}
-    assert _jobs.job_processes_alive(record, jid)
+    assert _liveness.job_processes_alive(record, jid)
     assert os.getpgid(ao['pid']) == ao['pid']
     assert os.getsid(ao['supervisor_pid']) != os.getsid(0)  # detached from our session
     assert stat.S_IMODE(os.stat(async_dir).st_mode) == 0o700
-    paths = _jobs.job_paths(async_dir, jid)
+    paths = _record.job_paths(async_dir, jid)
     # the output is in the sidecars while the job still blocks on the FIFO
     deadline = time.monotonic() + 10
     while os.path.getsize(paths.out) < 6 or os.path.getsize(paths.err) < 5:
@@ -390,7 +292,7 @@ def test_launch_returns_once_the_record_exists_and_streams_output(async_dir, fif
         time.sleep(0.01)
     assert open(paths.out).read() == 'first\n'
     assert open(paths.err).read() == 'oops\n'
-    release(fifo, b'it\n')
+    open_gate(fifo, b'it\n')
     record = finished_record(async_dir, launched)
     assert record['finished'] and record['started'] and record['ansible_job_id'] == jid
     assert record['stdout'] == 'first\ngot it %s' % jid
@@ -400,6 +302,9 @@ def test_launch_returns_once_the_record_exists_and_streams_output(async_dir, fif
     assert record['asyncops']['state'] == 'succeeded'
     assert record['asyncops']['ended_at'] >= record['asyncops']['started_at']
     assert set(record['asyncops']['resources']) == {'cpu_user', 'cpu_system', 'max_rss_kb'}
+    # one shape: the running block plus how it ended, every key declared in _record.AsyncopsBlock
+    assert set(ao) <= set(record['asyncops']) <= set(_record.AsyncopsBlock.__annotations__)
+    assert record['asyncops']['reason'] == 'exited' and record['asyncops']['signals_sent'] == []
     for path in paths:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
@@ -419,7 +324,7 @@ def test_launch_does_not_hold_the_callers_pipes(async_dir, tmp_path):
     launched = json.loads(done.stdout.decode())
     assert spent < 10
     record = record_of(async_dir, launched)
-    assert not _jobs.is_finished(record)
+    assert not _record.is_finished(record)
     os.kill(launched['supervisor_pid'], signal.SIGTERM)
     record = finished_record(async_dir, launched)
     assert record['asyncops']['state'] == 'killed'
@@ -484,7 +389,7 @@ def test_progress_through_the_environment(async_dir):
               'echo \'{"percent": 40, "message": "copying"}\' > "$ASYNCOPS_PROGRESS_FILE"')
     result = S.launch(S.JobSpec(argv=['sh', '-c', script]), async_dir, wait=True, keep_record=True)
     assert result['rc'] == 0
-    progress = _jobs.read_progress(result['asyncops']['progress_file'])
+    progress = _record.read_progress(result['asyncops']['progress_file'])
     assert progress['percent'] == 40 and progress['message'] == 'copying'
     assert result['asyncops']['progress_writer'] == 'job'
     assert stat.S_IMODE(os.stat(result['asyncops']['progress_file']).st_mode) == 0o600
@@ -495,7 +400,7 @@ def test_progress_regex_makes_the_supervisor_the_writer(async_dir):
                      progress_regex=r'(?P<percent>\d+)%( (?P<message>\w+))?')
     result = S.launch(spec, async_dir, wait=True, keep_record=True)
     assert result['stdout_lines'][0] == 'none'
-    progress = _jobs.read_progress(result['asyncops']['progress_file'])
+    progress = _record.read_progress(result['asyncops']['progress_file'])
     assert progress['percent'] == 100 and progress['message'] == 'done'
     assert result['asyncops']['progress_writer'] == 'supervisor'
 
@@ -532,7 +437,7 @@ def test_a_command_that_cannot_start_fails_the_launch_and_leaves_nothing(async_d
 
 def test_target_jobs_run_in_a_fork(async_dir):
     def body():
-        return {'changed': True, 'seen': os.environ[_jobs.PROGRESS_ENV], 'pgid': os.getpgid(0), 'pid': os.getpid()}
+        return {'changed': True, 'seen': os.environ[_record.PROGRESS_ENV], 'pgid': os.getpgid(0), 'pid': os.getpid()}
     result = S.launch(S.JobSpec(target=body, kind='download', base_result={'dest': '/x', 'url': 'u'}), async_dir,
                       wait=True, keep_record=True)
     assert result['changed'] and not result['failed']
@@ -554,54 +459,6 @@ def test_target_jobs_run_in_a_fork(async_dir):
                       async_dir, wait=True)
     assert result['asyncops']['state'] == 'timeout' and result['failed']
     assert result['dest'] == '/y' and 'time limit' in result['msg']
-
-
-def test_batch_runs_at_most_concurrency_at_once(async_dir):
-    specs = [S.JobSpec(argv=['sh', '-c', 'sleep 0.3; echo %d' % i], name='n%d' % i) for i in range(5)]
-    result = S.launch_batch(specs, async_dir, concurrency=2, wait=True, keep_record=True)
-    assert not result['failed'] and result['finished']
-    assert [j['name'] for j in result['jobs']] == ['n0', 'n1', 'n2', 'n3', 'n4']
-    assert [j['result']['stdout'] for j in result['jobs']] == ['0', '1', '2', '3', '4']
-    spans = [(j['result']['asyncops']['started_at'], j['result']['asyncops']['ended_at']) for j in result['jobs']]
-    for start, dummy in spans:
-        assert sum(1 for s, e in spans if s <= start < e) <= 2
-    assert [j['result']['asyncops']['batch']['index'] for j in result['jobs']] == list(range(5))
-    assert len(set(j['result']['asyncops']['supervisor_pid'] for j in result['jobs'])) == 5
-
-
-def test_batch_queued_jobs_are_recorded_and_killable(async_dir, fifo, tmp_path):
-    specs = [S.JobSpec(argv=['sh', '-c', 'read x < "%s"; echo $x' % fifo], name='first'),
-             S.JobSpec(argv=['touch', str(tmp_path / 'second')], name='second'),
-             S.JobSpec(argv=['touch', str(tmp_path / 'third')], name='third', creates=fifo)]
-    launched = S.launch_batch(specs, async_dir, concurrency=1)
-    assert launched['started'] and not launched['finished']
-    jids = launched['ansible_job_ids']
-    records = [_jobs.read_record(async_dir, jid) for jid in jids]
-    assert all(not _jobs.is_finished(r) for r in records)
-    assert [r['asyncops']['queued'] for r in records[1:]] == [True, True]
-    second = records[1]['asyncops']
-    assert second['pid'] is None and second['pgid'] is None
-    assert _jobs.job_processes_alive(records[1], jids[1])
-    os.kill(second['supervisor_pid'], signal.SIGTERM)
-    wait_gone(second['supervisor_pid'])
-    killed = _jobs.read_record(async_dir, jids[1])
-    assert killed['asyncops']['state'] == 'killed' and killed['asyncops']['never_started']
-    release(fifo, b'go\n')
-    wait_gone(launched['supervisor_pid'])
-    done = [_jobs.read_record(async_dir, jid) for jid in jids]
-    assert done[0]['stdout'] == 'go'
-    assert done[2]['asyncops']['reason'] == 'skipped' and done[2]['rc'] == 0
-    assert not (tmp_path / 'second').exists() and not (tmp_path / 'third').exists()
-
-
-def test_batch_runner_sigterm_stops_every_job(async_dir):
-    specs = [S.JobSpec(argv=['sleep', '30'], kill_grace=0.2) for dummy in range(3)]
-    launched = S.launch_batch(specs, async_dir, concurrency=2)
-    os.kill(launched['supervisor_pid'], signal.SIGTERM)
-    wait_gone(launched['supervisor_pid'])
-    states = [_jobs.read_record(async_dir, jid)['asyncops'] for jid in launched['ansible_job_ids']]
-    assert [s['state'] for s in states] == ['killed', 'killed', 'killed']
-    assert states[2].get('never_started')
 
 
 def test_daemon_is_detached(tmp_path):

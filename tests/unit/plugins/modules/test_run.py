@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from ansible_collections.asyncops.jobs.plugins.module_utils import _jobs
+from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.modules import run
 from ansible_collections.asyncops.jobs.tests.unit.helpers import run_module, wait_gone
 
@@ -84,8 +84,8 @@ def test_creates_skips_with_a_finished_record(capsys, async_dir, tmp_path):
     result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), creates=str(tmp_path), _async_dir=async_dir)
     assert not result['changed'] and result['finished'] and result['rc'] == 0
     assert result['msg'] == "Did not run command since '%s' exists" % tmp_path
-    record = _jobs.read_record(async_dir, result['ansible_job_id'])
-    assert _jobs.is_finished(record) and _jobs.record_state(record) == 'succeeded'
+    record = _record.read_record(async_dir, result['ansible_job_id'])
+    assert _record.is_finished(record) and _record.record_state(record) == 'succeeded'
     assert record['asyncops']['reason'] == 'skipped'
     result = call(capsys, cmd='true', removes=str(tmp_path / 'none'), wait=True, _async_dir=async_dir)
     assert not result['changed'] and 'ansible_job_id' not in result
@@ -96,7 +96,7 @@ def test_launch_and_collect(capsys, async_dir):
     assert result['changed'] and result['started'] and not result['finished']
     assert result['results_file'] == os.path.join(async_dir, result['ansible_job_id'])
     wait_gone(result['supervisor_pid'])
-    record = _jobs.read_record(async_dir, result['ansible_job_id'])
+    record = _record.read_record(async_dir, result['ansible_job_id'])
     assert record['stdout'] == 'bar' and record['asyncops']['time_limit'] == 30.0
 
 
@@ -134,7 +134,7 @@ def test_batch(capsys, async_dir):
     assert [j['name'] for j in result['jobs']] == ['a', 'echo b']
     assert result['ansible_job_ids'] == [j['ansible_job_id'] for j in result['jobs']]
     wait_gone(result['supervisor_pid'])
-    records = [_jobs.read_record(async_dir, jid) for jid in result['ansible_job_ids']]
+    records = [_record.read_record(async_dir, jid) for jid in result['ansible_job_ids']]
     assert [r['stdout'] for r in records] == ['a', 'b']
     assert records[1]['asyncops']['time_limit'] == 5.0
     result = call(capsys, batch=[{'cmd': 'true'}, {'cmd': 'false'}], wait=True, _async_dir=async_dir)

@@ -1,0 +1,380 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, asyncops.jobs developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Processes: start times, alive, process groups, descendants, argv, core's wrapper, verified signals.
+
+Private to the collection. Runs on the target (Python 3.8+) and imports only the
+standard library and ``_record``. The only reader of ``/proc`` in the collection.
+
+One meaning of alive: a process is alive while it exists and is not a zombie
+(an exited, unreaped process runs no code of the job); a process group is
+alive while one of its members is. Without procfs a zombie cannot be told
+apart: then whatever exists counts as alive.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import typing as t
+
+from ansible_collections.asyncops.jobs.plugins.module_utils import _record
+
+_PROC = '/proc'
+ZOMBIE_STATES = ('Z', 'X', 'x')
+# process_start_time of a live process whose start time cannot be read (no procfs)
+START_TIME_UNKNOWN = 'unknown'
+_TIME_LIMIT_RE = re.compile(r'\A[-+]?[0-9]+\Z')
+
+
+class Proc(t.NamedTuple):
+    pid: int
+    ppid: int
+    pgrp: int
+    state: str
+    start: str  # start time in clock ticks after boot (field 22 of proc(5)): the start token
+
+    @property
+    def zombie(self) -> bool:
+        return self.state in ZOMBIE_STATES
+
+
+def _read_stat(pid: int) -> Proc:
+    """/proc/<pid>/stat parsed; raises OSError, IndexError or ValueError."""
+    with open('%s/%d/stat' % (_PROC, pid), 'rb') as f:
+        raw = f.read()
+    fields = raw.rsplit(b')', 1)[1].split()  # the command name may hold spaces and parentheses
+    return Proc(pid, int(fields[1]), int(fields[2]), fields[0].decode('ascii'), fields[19].decode('ascii'))
+
+
+def read_proc(pid: int) -> t.Optional[Proc]:
+    """The process pid (a zombie too), or None when it cannot be read."""
+    try:
+        return _read_stat(pid)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def have_procfs() -> bool:
+    return os.path.exists('%s/self/stat' % _PROC)
+
+
+def all_pids() -> t.List[int]:
+    try:
+        return [int(n) for n in os.listdir(_PROC) if n.isdigit()]
+    except OSError:
+        return []
+
+
+def all_procs() -> t.List[Proc]:
+    procs = []
+    for pid in all_pids():
+        p = read_proc(pid)
+        if p is not None:
+            procs.append(p)
+    return procs
+
+
+def _valid_pid(pid: t.Any) -> bool:
+    return isinstance(pid, int) and not isinstance(pid, bool) and pid > 0
+
+
+def process_start_time(pid: t.Any) -> t.Optional[str]:
+    """An opaque start-time token for pid, or None if no such process is alive (a zombie is not).
+
+    Compared with the token recorded at launch it tells the job from a later
+    process that reuses its PID. Without procfs the start time cannot be read
+    (module_utils may not run ps): a live pid gives START_TIME_UNKNOWN, which
+    pid_is takes as "alive" whatever was recorded.
+    """
+    if not _valid_pid(pid):
+        return None
+    try:
+        p = _read_stat(pid)
+        return None if p.zombie else p.start
+    except FileNotFoundError:
+        if have_procfs():
+            return None
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # it exists, as another user's process
+    except OSError:
+        return None
+    return START_TIME_UNKNOWN
+
+
+def start_token(pid: t.Optional[int]) -> t.Optional[str]:
+    """The start token of pid as process_start_time makes it, also for a zombie.
+
+    A job may have exited (and not been reaped yet) by the time its record is
+    first written; its token must still be recorded.
+    """
+    if not pid:
+        return None
+    p = read_proc(pid)
+    return p.start if p is not None else process_start_time(pid)
+
+
+def pid_is(pid: t.Any, start_time: t.Any) -> bool:
+    """True when pid is alive and, if a start time was recorded, is still the same process."""
+    current = process_start_time(pid)
+    if current is None:
+        return False
+    if start_time is None or START_TIME_UNKNOWN in (current, start_time):
+        return True  # nothing to tell a reused PID by
+    return str(start_time) == current
+
+
+def parent_pid(pid: int) -> int:
+    """The parent of pid; 0 when it cannot be read."""
+    p = read_proc(pid)
+    return p.ppid if p is not None else 0
+
+
+def process_argv(pid: int) -> t.List[str]:
+    try:
+        with open('%s/%d/cmdline' % (_PROC, pid), 'rb') as f:
+            raw = f.read()
+    except OSError:
+        return []
+    return [a.decode('utf-8', 'surrogateescape') for a in raw.split(b'\0') if a]
+
+
+_BOOT_TIME = []  # type: t.List[float]
+
+
+def _boot_time() -> t.Optional[float]:
+    if not _BOOT_TIME:
+        try:
+            with open('%s/stat' % _PROC, 'rb') as f:
+                for line in f:
+                    if line.startswith(b'btime '):
+                        _BOOT_TIME.append(float(line.split()[1]))
+                        break
+        except (OSError, ValueError):
+            pass
+    return _BOOT_TIME[0] if _BOOT_TIME else None
+
+
+def start_epoch(proc: Proc) -> t.Optional[float]:
+    """When a process started, as epoch seconds (Linux procfs), else None."""
+    boot = _boot_time()
+    try:
+        ticks = float(proc.start)
+        hz = os.sysconf('SC_CLK_TCK')
+    except (ValueError, OSError, AttributeError):
+        return None
+    if boot is None or hz <= 0:
+        return None
+    return boot + ticks / hz
+
+
+# ---------------------------------------------------------------- process groups
+
+def group_members(pgid: int) -> t.Optional[t.List[Proc]]:
+    """The alive (not zombie) processes of a process group; None when procfs is missing."""
+    if not have_procfs():
+        return None
+    return [p for p in all_procs() if p.pgrp == pgid and not p.zombie]
+
+
+def group_alive(pgid: t.Any) -> bool:
+    """Whether a process of group pgid is alive: the one group check (the supervisor's and the killer's).
+
+    killpg(0) answers "no process at all" cheaply; when some exist, procfs
+    tells whether any is more than a zombie.
+    """
+    if not _valid_pid(pgid):
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's group: it exists
+    members = group_members(pgid)
+    return True if members is None else bool(members)
+
+
+def descendants_outside_group(root: Proc) -> t.List[Proc]:
+    """Alive descendants of root that are not in root's process group.
+
+    Core's wrapper moves its module runner into a group of its own from the
+    parent, after the fork: what the runner started before that stays behind
+    in the wrapper's group, out of reach of a signal to the runner's group.
+    """
+    children = {}  # type: t.Dict[int, t.List[Proc]]
+    for p in all_procs():
+        children.setdefault(p.ppid, []).append(p)
+    found, todo = [], [root.pid]
+    while todo:
+        for p in children.get(todo.pop(), []):
+            todo.append(p.pid)
+            if p.pgrp != root.pid and not p.zombie:
+                found.append(p)
+    return found
+
+
+# ---------------------------------------------------------------- core's async_wrapper
+
+def wrapper_prefix_at(argv: t.Sequence[str], i: int) -> t.Optional[str]:
+    """argv[i] if it is a jid prefix followed by a time limit, as in core async_wrapper's argv, else None.
+
+    Core runs ``<python> <wrapper> <jid prefix> <time limit> ...`` (2.17 to
+    2.21 at least; the forked watcher and module runner keep that argv).
+    Requiring the time limit after the prefix keeps ``tail -f
+    j123456789.4242`` or an unrelated ``sleep 123456`` from passing for a job.
+    """
+    if 0 <= i < len(argv) - 1 and _record.is_jid_prefix(argv[i]) and _is_time_limit(argv[i + 1]):
+        return argv[i]
+    return None
+
+
+def _is_time_limit(arg: str) -> bool:
+    return bool(_TIME_LIMIT_RE.match(arg))
+
+
+def _wrapper_prefixes(argv: t.Sequence[str]) -> t.Set[str]:
+    return {argv[i] for i in range(len(argv) - 1) if wrapper_prefix_at(argv, i)}
+
+
+def wrapper_jid_prefix(argv: t.Sequence[str]) -> t.Optional[str]:
+    """The jid prefix when argv is core's async_wrapper itself (its script by name), else None."""
+    for i, arg in enumerate(argv[:-2]):
+        if 'async_wrapper' in os.path.basename(arg) and wrapper_prefix_at(argv, i + 1):
+            return argv[i + 1]
+    return None
+
+
+def core_wrapper_prefixes() -> t.Optional[t.Set[str]]:
+    """The jid prefixes of every running core async_wrapper, in one scan; None without procfs.
+
+    The rule of core_job_pids, for a whole listing at once.
+    """
+    if not have_procfs():
+        return None
+    me = os.getpid()
+    found = set()  # type: t.Set[str]
+    for pid in all_pids():
+        if pid != me:
+            found.update(_wrapper_prefixes(process_argv(pid)))
+    return found
+
+
+def core_job_pids(jid: str) -> t.List[int]:
+    """PIDs of core async_wrapper processes of jid (empty without procfs): argv holds its prefix and a time limit."""
+    prefix = _record.jid_prefix(jid)
+    me = os.getpid()
+    return [pid for pid in all_pids() if pid != me and prefix in _wrapper_prefixes(process_argv(pid))]
+
+
+def _argv_after(argv: t.List[str], marker: str) -> t.Optional[str]:
+    try:
+        return argv[argv.index(marker) + 1]
+    except (ValueError, IndexError):
+        return None
+
+
+class CoreProcs(t.NamedTuple):
+    """The processes of a job started by the built-in ``async:`` keyword."""
+    runner: t.Optional[Proc]     # runs the module; leader of the job's process group
+    watchers: t.List[Proc]       # enforces the time limit; writes "Timeout exceeded"
+    time_limit: t.Optional[float]
+    started_at: t.Optional[float]
+
+
+def core_procs(jid: str) -> CoreProcs:
+    prefix = _record.jid_prefix(jid)
+    procs, limit = [], None
+    for pid in core_job_pids(jid):
+        p = read_proc(pid)
+        if p is None:
+            continue
+        procs.append(p)
+        if limit is None:
+            argv = process_argv(pid)
+            value = _argv_after(argv, prefix) or _argv_after(argv, jid)
+            try:
+                limit = float(value) if value is not None else None
+            except ValueError:
+                limit = None
+    runners = [p for p in procs if p.pgrp == p.pid]
+    runner = runners[0] if runners else None
+    watchers = [p for p in procs if p is not runner]
+    starts = [s for s in (start_epoch(p) for p in procs) if s is not None]
+    return CoreProcs(runner, watchers, limit, min(starts) if starts else None)
+
+
+# ---------------------------------------------------------------- signals
+
+def _not_permitted(what: str, pid: int) -> _record.JobError:
+    try:
+        owner = _record.user_name(os.stat('%s/%d' % (_PROC, pid)).st_uid)
+    except OSError:
+        owner = 'another user'
+    return _record.JobError('not permitted to signal %s %d (owned by %s); run the kill as the user that started '
+                            'the job (become_user)' % (what, pid, owner))
+
+
+def signal_verified(pid: t.Any, token: t.Any, sig: int) -> bool:
+    """Signal pid only if it still is the process that had start token ``token``.
+
+    With pidfd (Linux 5.3+, Python 3.9+) the check and the signal refer to
+    the same process even if the PID is reused in between. Raises JobError
+    when the process is another user's.
+    """
+    if not _valid_pid(pid):
+        return False
+    pidfd_open = getattr(os, 'pidfd_open', None)
+    send = getattr(signal, 'pidfd_send_signal', None)
+    if pidfd_open is not None and send is not None:
+        try:
+            fd = pidfd_open(pid)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            fd = None
+        if fd is not None:
+            try:
+                return pid_is(pid, token) and _sent('process', pid, lambda: send(fd, sig))
+            finally:
+                os.close(fd)
+    return pid_is(pid, token) and _sent('process', pid, lambda: os.kill(pid, sig))
+
+
+def signal_group(pgid: int, sig: int) -> bool:
+    """Signal a process group; False when it is gone, JobError when it is another user's."""
+    return _sent('process group', pgid, lambda: os.killpg(pgid, sig))
+
+
+def _sent(what: str, ident: int, send: t.Callable[[], None]) -> bool:
+    """Whether send() reached the process (group) what ident; JobError when it is another user's."""
+    try:
+        send()
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        raise _not_permitted(what, ident) from None
+    return True
+
+
+def signal_own_group(pgid: t.Optional[int], leader: t.Optional[int], sig: int) -> None:
+    """The supervisor's signal to its job: the group, and the leader while unreaped; errors ignored."""
+    if pgid:
+        try:
+            os.killpg(pgid, sig)
+        except OSError:
+            pass
+    if leader:  # the leader cannot leave its group, but it may be the only one left unreaped
+        try:
+            os.kill(leader, sig)
+        except OSError:
+            pass

@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, asyncops.jobs developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of the kill protocol (plugins/module_utils/_kill.py), through async_status mode=kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from ansible_collections.asyncops.jobs.plugins.module_utils import _kill
+from ansible_collections.asyncops.jobs.plugins.module_utils import _proc
+from ansible_collections.asyncops.jobs.plugins.module_utils import _record
+from ansible_collections.asyncops.jobs.tests.unit.helpers import (
+    alive, linux_only, run_status, start_core, start_supervised, write_job)
+
+
+@linux_only
+def test_kill_core_job(adir, procs):
+    jid = start_core(adir, procs)
+    core = _proc.core_procs(jid)
+    result = run_status(adir, jid=jid, mode='kill', grace=5)
+    assert result['changed'] is True and result['state'] == 'killed' and result['finished'] is True
+    assert result['kill']['signal'] == 'SIGTERM' and result['kill']['recorded_by'] == _kill.KILLED_BY
+    assert result['failed'] is False and result['job_failed'] is True
+    assert not _proc.group_alive(core.runner.pid)
+    record = _record.read_record(adir, jid)
+    assert 'started' not in record and record['failed'] is True and record['asyncops']['state'] == 'killed'
+    # the block has the one shape of a final block (_record.final_block), filled with what the killer saw
+    ao = record['asyncops']
+    assert {'state', 'ended_at', 'rc', 'signal', 'reason', 'resources'} <= set(ao)
+    assert (ao['reason'], ao['signal'], ao['killed_by']) == ('killed', 'SIGTERM', _kill.KILLED_BY)
+    assert ao['pid'] == ao['pgid'] == core.runner.pid and ao['time_limit'] == 60.0
+    assert 'killed by' in record['msg']
+    # the watcher was let go: it sees its module gone and exits without writing
+    deadline = time.time() + 15
+    while _proc.core_job_pids(jid) and time.time() < deadline:
+        time.sleep(0.05)
+    assert _proc.core_job_pids(jid) == []
+    assert _record.read_record(adir, jid) == record
+    later = run_status(adir, jid=jid)
+    assert later['state'] == 'killed' and later['failed'] is True
+    again = run_status(adir, jid=jid, mode='kill')
+    assert again['changed'] is False and 'nothing to kill' in again['msg']
+
+
+@linux_only
+def test_kill_core_job_that_ignores_sigterm(adir, procs):
+    jid = start_core(adir, procs, kind='trap')
+    time.sleep(0.2)  # let sh install its trap: SIGTERM before that would end it at once
+    begin = time.monotonic()
+    result = run_status(adir, jid=jid, mode='kill', grace=1)
+    spent = time.monotonic() - begin
+    assert result['kill']['signal'] == 'SIGKILL' and result['state'] == 'killed'
+    assert spent >= 1.0
+    assert 'SIGKILL after the 1s grace' in result['msg']
+
+
+@linux_only
+def test_kill_check_mode_signals_nothing(adir, procs):
+    jid = start_core(adir, procs)
+    core = _proc.core_procs(jid)
+    result = run_status(adir, jid=jid, mode='kill', check_mode=True)
+    assert result['changed'] is True and result['state'] == 'running' and 'check mode' in result['msg']
+    assert alive(core.runner.pid) and all(alive(w.pid) for w in core.watchers)
+    assert _record.read_record(adir, jid)['finished'] is False
+
+
+@linux_only
+def test_kill_supervised_job(adir, procs):
+    jid, = start_supervised(adir, procs, 'sleep', '60')
+    record = _record.read_record(adir, jid)
+    result = run_status(adir, jid=jid, mode='kill', grace=5)
+    assert result['state'] == 'killed' and result['kill']['supervisor_notified'] is True
+    assert result['kill']['recorded_by'] == 'supervisor' and result['kill']['signal'] == 'SIGTERM'
+    assert result['asyncops']['reason'] == 'killed from outside'
+    assert not alive(record['asyncops']['pid'])
+
+
+@linux_only
+def test_kill_many_supervised_jobs_ignoring_sigterm_with_one_grace(adir, procs):
+    jids = start_supervised(adir, procs, 'sh', '-c', "trap '' TERM; sleep 60", count=4)
+    time.sleep(0.3)  # let sh install its trap
+    begin = time.monotonic()
+    result = run_status(adir, jids=jids, mode='kill', grace=1)
+    spent = time.monotonic() - begin
+    assert result['summary']['killed'] == 4 and all(j['kill']['signal'] == 'SIGKILL' for j in result['jobs'])
+    assert 1.0 <= spent < 1.0 + _kill.SIGKILL_WAIT + _kill.FINAL_RECORD_WAIT  # one grace, not four
+    assert 'failed' not in result  # killing is what was asked
+
+
+@linux_only
+def test_kill_job_whose_supervisor_is_gone(adir, procs):
+    jid, = start_supervised(adir, procs, 'sleep', '60')
+    ao = _record.read_record(adir, jid)['asyncops']
+    os.kill(ao['supervisor_pid'], signal.SIGKILL)
+    deadline = time.time() + 10
+    while alive(ao['supervisor_pid']) and time.time() < deadline:
+        time.sleep(0.05)
+    result = run_status(adir, jid=jid, mode='kill', grace=5)
+    assert result['state'] == 'killed' and result['kill']['recorded_by'] == _kill.KILLED_BY
+    record = _record.read_record(adir, jid)
+    assert record['finished'] is True and record['asyncops']['state'] == 'killed'
+    assert record['asyncops']['pid'] == ao['pid'] and not alive(ao['pid'])
+    killed = record['asyncops']
+    assert (killed['reason'], killed['killed_by']) == ('killed', _kill.KILLED_BY)
+    assert killed['supervisor_pid'] == ao['supervisor_pid']
+    assert killed['started_at'] == ao['started_at'] and killed['ended_at'] >= ao['started_at']
+
+
+@linux_only
+def test_kill_never_signals_a_reused_pid(adir, procs, monkeypatch):
+    """The supervisor lives; the job's PID now belongs to another process: that one is left alone."""
+    supervisor = subprocess.Popen([sys.executable, '-c', 'import signal, time\n'
+                                   'signal.signal(signal.SIGUSR1, signal.SIG_IGN)\ntime.sleep(60)'],
+                                  start_new_session=True)
+    stranger = subprocess.Popen(['sleep', '60'], start_new_session=True)
+    time.sleep(0.2)
+    procs.add(supervisor.pid, stranger.pid)
+    write_job(adir, 'j1.2', {'started': True, 'finished': False, 'asyncops': {
+        'state': 'running', 'pid': stranger.pid, 'pgid': stranger.pid, 'pid_start': 'not-its-token',
+        'supervisor_pid': supervisor.pid, 'supervisor_start': _proc.process_start_time(supervisor.pid)}})
+    monkeypatch.setattr(_kill, 'FINAL_RECORD_WAIT', 0.5)  # the fake supervisor never writes one
+    result = run_status(adir, jid='j1.2', mode='kill', grace=0.2)
+    assert stranger.poll() is None  # still running: never signalled
+    assert 'reused' in result['msg']
+    assert result['kill']['signal'] is None
+    for p in (supervisor, stranger):
+        p.kill()
+        p.wait()
+
+
+def test_kill_of_a_finished_job_is_a_no_op(adir):
+    write_job(adir, 'j1.2', {'rc': 0})
+    result = run_status(adir, jid='j1.2', mode='kill')
+    assert result['changed'] is False and result['state'] == 'succeeded' and 'nothing to kill' in result['msg']
+    lost = write_job(adir, 'j3.4', {'started': True, 'finished': False})
+    result = run_status(adir, jid='j3.4', mode='kill')
+    assert result['changed'] is False and result['state'] == 'lost'
+    assert json.load(open(lost)) == {'started': True, 'finished': False}
