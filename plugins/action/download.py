@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
@@ -20,7 +22,7 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = True
 
-    def run(self, tmp=None, task_vars=None):
+    def run(self, tmp: t.Optional[str] = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp  # tmp no longer has any effect
 
@@ -31,9 +33,9 @@ class ActionModule(ActionBase):
 
         # under async, core's async_wrapper runs the module and removes the remote tmp dir itself
         # (the module result says so with _ansible_suppress_tmpdir_delete, which _execute_module honours)
-        result = merge_hash(result, self._execute_module(
+        result = dict(merge_hash(result, self._execute_module(
             module_name='asyncops.jobs.download', module_args=module_args, task_vars=task_vars,
-            wrap_async=wrap_async))
+            wrap_async=wrap_async)))
 
         if not wrap_async:
             # remove a temporary path we created

@@ -18,7 +18,10 @@ exec 3<>"$work/port"
 read -r -t 60 port <&3
 exec 3<&-
 
-playbook=(ansible-playbook -i "${INVENTORY_PATH:-../../inventory}" main.yml -e "server_port=$port" -e "work=$work")
+# a Python the unprivileged user of tasks/trust.yml can run (not one under /root)
+unpriv_python=${AOJ_UNPRIV_PYTHON:-/usr/bin/python3}
+playbook=(ansible-playbook -i "${INVENTORY_PATH:-../../inventory}" main.yml -e "server_port=$port" -e "work=$work"
+          -e "unpriv_python=$unpriv_python")
 
 "${playbook[@]}" "$@"
 
@@ -26,5 +29,5 @@ playbook=(ansible-playbook -i "${INVENTORY_PATH:-../../inventory}" main.yml -e "
 py38=${ASYNCOPS_PY38:-/root/.pyenv/versions/3.8.18/bin/python3}
 core_minor=$(ansible --version | sed -n '1s/.*core 2\.\([0-9]*\).*/\1/p')
 if [ -x "$py38" ] && [ "${core_minor:-99}" -lt 18 ]; then
-    "${playbook[@]}" -e ansible_python_interpreter="$py38" -e download_parts=async,resume,checksum -e download_dir_name=dl-py38 "$@"
+    "${playbook[@]}" -e ansible_python_interpreter="$py38" -e download_parts=async,resume,changed,checksum -e download_dir_name=dl-py38 "$@"
 fi

@@ -12,15 +12,24 @@ can wait for the server with ``read port < fifo``). Query parameters of a reques
 
 * ``rate=N``: send at most N bytes a second (the server sleeps between chunks);
 * ``norange=1``: ignore Range headers and always answer 200 with the whole file;
-* ``cut=N``: close the connection after N bytes of the body (a lost connection).
+* ``cut=N``: close the connection after N bytes of the body (a lost connection);
+* ``noifrange=1``: honour Range but ignore If-Range (a server without If-Range
+  support: a changed file is still sent as a 206 of the new content);
+* ``novalidator=1``: send neither ETag nor Last-Modified;
+* ``noetag=1``: send Last-Modified only.
 
-Every response is logged as one JSON line: path, range asked, status,
-bytes_sent, and whether the body was sent completely.
+Each file is served with an ``ETag`` (made of its mtime in nanoseconds and its
+size) and a ``Last-Modified``; a Range request whose ``If-Range`` matches
+neither is answered with the whole file (200), as RFC 9110 says.
+
+Every response is logged as one JSON line: path, range asked, if_range sent,
+status, bytes_sent, etag, and whether the body was sent completely.
 """
 
 from __future__ import annotations
 
 import argparse
+import email.utils
 import json
 import os
 import re
@@ -69,7 +78,19 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self._log(path=parts.path, range=asked, status=404, bytes_sent=0, complete=True)
             return
-        size = os.path.getsize(path)
+        st = os.stat(path)
+        size = st.st_size
+        validators = {}
+        if query.get('novalidator', ['0'])[0] != '1':
+            validators = {'ETag': '"%x-%x"' % (st.st_mtime_ns, size),
+                          'Last-Modified': email.utils.formatdate(st.st_mtime, usegmt=True)}
+            if query.get('noetag', ['0'])[0] == '1':
+                del validators['ETag']
+        if_range = self.headers.get('If-Range')
+        if if_range and query.get('noifrange', ['0'])[0] != '1':
+            # a strong comparison: a weak ETag (W/...) never matches
+            if if_range not in (validators.get('ETag'), validators.get('Last-Modified')):
+                use_range = False
         start, end, status = 0, size - 1, 200
         if asked and use_range:
             m = _RANGE_RE.match(asked.strip())
@@ -82,8 +103,11 @@ class Handler(BaseHTTPRequestHandler):
                     self.send_response(416)
                     self.send_header('Content-Range', 'bytes */%d' % size)
                     self.send_header('Content-Length', '0')
+                    for name, value in validators.items():
+                        self.send_header(name, value)
                     self.end_headers()
-                    self._log(path=parts.path, range=asked, status=416, bytes_sent=0, complete=True)
+                    self._log(path=parts.path, range=asked, if_range=if_range, status=416, bytes_sent=0,
+                              etag=validators.get('ETag'), complete=True)
                     return
         length = max(end - start + 1, 0)
         self.send_response(status)
@@ -93,6 +117,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header('Accept-Ranges', 'bytes')
         if status == 206:
             self.send_header('Content-Range', 'bytes %d-%d/%d' % (start, end, size))
+        for name, value in validators.items():
+            self.send_header(name, value)
         self.end_headers()
         sent = 0
         complete = True
@@ -122,8 +148,8 @@ class Handler(BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 complete = False
                 self.close_connection = True
-        self._log(path=parts.path, range=asked, status=status, bytes_sent=sent,
-                  complete=complete and sent == length)
+        self._log(path=parts.path, range=asked, if_range=if_range, status=status, bytes_sent=sent,
+                  etag=validators.get('ETag'), complete=complete and sent == length)
 
 
 def main():
