@@ -309,7 +309,9 @@ def scenario_progress(log, console, bar_mode='bar', until='yes'):
         retries = of_task(events, task, 'retry')
         ensure(len([e for e in retries if e['progress']]) >= 2, 'fewer than 2 retries carried progress', retries)
         final = of_task(events, task, 'status')
-        ensure(len(final) == 1 and final[0]['progress']['percent'] == 100.0, 'final progress', final)
+        # the job's own "progress" key (a string) is the module's; the progress is under asyncops.progress
+        ensure(len(final) == 1 and isinstance(final[0]['progress'], dict)
+               and final[0]['progress']['percent'] == 100.0, 'final progress', final)
 
 
 def scenario_quiet(log, console, playbook):
@@ -391,6 +393,27 @@ def scenario_count(log, expected):
 
 def scenario_lines(log):
     print(len(read_log(log)) if os.path.exists(log) else 0)
+
+
+def scenario_own_state(log, console):
+    """A file job (its own result says state: directory) collected with each status module."""
+    events = last_run(read_log(log), 'own_state.yml')
+    text = read_console(console)
+    check_common(events)
+    jid = of_task(events, 'Make a directory in the background', 'started')[0]['jid']
+    for task in ('Wait for the directory with ansible.builtin.async_status',
+                 'Read the directory job with asyncops.jobs.async_status'):
+        final = of_task(events, task, 'status')
+        ensure(len(final) == 1 and final[0]['jid'] == jid, 'one final status of %s' % task, final)
+        ensure(final[0]['state'] == 'succeeded' and final[0]['finished'] is True and final[0]['failed'] is False,
+               'the job state of %s' % task, final)
+        ensure(re.search(r'^async status #\d+ \| localhost \| %s \| %s \| succeeded, ' % (re.escape(task), re.escape(jid)),
+                         text, re.M), 'console line of %s' % task)
+    ensure(all(e['state'] in ('running', 'succeeded') for e in events if e['jid'] == jid), 'a state not the job\'s',
+           events)
+    cleanups = of_task(events, "Remove the directory job's record", 'cleanup')
+    ensure(len(cleanups) == 1 and cleanups[0]['state'] == 'succeeded', 'cleanup event', cleanups)
+    ensure(UNREAPED_WARNING not in flat(text), 'unexpected unreaped warning')
 
 
 def scenario_asyncops(log, console):

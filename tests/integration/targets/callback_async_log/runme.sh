@@ -202,6 +202,10 @@ if [ "${HAVE_ASYNCOPS_STATUS}" = yes ]; then
     release_when "${INI_LOG}" "${REL}" retry 'Poll the first job with asyncops.jobs.async_status' 2
     play asyncops asyncops_status.yml -e "release_file=${REL}"
     check asyncops "${INI_LOG}" "${WORK}/asyncops.out"
+
+    # a job whose own result has a "state": the job state logged is the job's, through both status modules
+    play own-state own_state.yml -e "dir_path=${WORK}/own-state-dir"
+    check own_state "${INI_LOG}" "${WORK}/own-state.out"
 else
     echo "SKIP: asyncops.jobs.async_status not present yet"
 fi

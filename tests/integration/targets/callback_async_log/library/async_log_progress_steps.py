@@ -10,10 +10,12 @@ DOCUMENTATION = r"""
 module: async_log_progress_steps
 short_description: Test fixture that works in steps and reports its progress
 description:
-  - Sleeps O(delay) seconds per step for O(steps) steps.
-  - Run under the built-in C(async) keyword, it folds its progress into the running job record, as the
-    collection's progress helper does under ansible-core's async_wrapper, so that polls and
-    M(ansible.builtin.async_status) carry a C(progress) dict.
+  - Sleeps O(delay) seconds per step for O(steps) steps and reports each step with the collection's progress
+    helper (C(_progress.ProgressReporter)). Under the built-in C(async) keyword the helper folds the progress
+    into the running job record under C(asyncops.progress), so that polls and M(ansible.builtin.async_status)
+    carry it.
+  - Its result carries the last progress under C(asyncops.progress), and a C(progress) key of its own (a
+    string) that the callback must not take for the job's progress.
 author:
   - asyncops.jobs developers (@asyncops)
 options:
@@ -32,67 +34,13 @@ options:
     type: path
 """
 
-import json
 import os
-import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-
-def _ancestor_cmdlines():
-    pid = os.getppid()
-    for dummy in range(6):
-        if pid <= 1:
-            return
-        try:
-            with open('/proc/%d/cmdline' % pid, 'rb') as f:
-                argv = [a.decode('utf-8', 'replace') for a in f.read().split(b'\0') if a]
-            with open('/proc/%d/stat' % pid) as f:
-                pid = int(f.read().rsplit(')', 1)[1].split()[1])
-        except (IOError, OSError, ValueError, IndexError):
-            return
-        yield argv
-
-
-def find_job_record():
-    """The running record of this job: <async_dir>/<prefix>.<pid>, <prefix> is an argument of async_wrapper."""
-    async_dir = os.path.expanduser(os.environ.get('ANSIBLE_ASYNC_DIR', '~/.ansible_async'))
-    if not os.path.isdir(async_dir):
-        return None
-    for argv in _ancestor_cmdlines():
-        for arg in argv:
-            if re.match(r'^j?\d+$', arg):
-                names = [n for n in os.listdir(async_dir) if n.startswith(arg + '.') and re.match(r'^j?\d+\.\d+$', n)]
-                if len(names) == 1:
-                    return os.path.join(async_dir, names[0])
-    return None
-
-
-def write_progress(path, done, steps):
-    jid = os.path.basename(path)
-    record = {
-        'started': True,
-        'finished': False,
-        'ansible_job_id': jid,
-        'progress': {
-            'percent': 100.0 * done / steps,
-            'message': 'step %d of %d' % (done, steps),
-            'current': done,
-            'total': steps,
-            'unit': 'steps',
-            'rate': None,
-            'eta': None,
-            'updated_at': time.time(),
-        },
-    }
-    tmp = '%s.%d.tmp' % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'w') as f:
-        f.write(json.dumps(record))
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, path)
+from ansible_collections.asyncops.jobs.plugins.module_utils import _record
+from ansible_collections.asyncops.jobs.plugins.module_utils._progress import ProgressReporter
 
 
 def main():
@@ -106,19 +54,21 @@ def main():
     steps = max(1, module.params['steps'])
     delay = module.params['delay']
     release = module.params['release_file']
-    record = find_job_record()
+    progress = ProgressReporter(total=steps, unit='steps')
     for done in range(steps):
-        if record:
-            write_progress(record, done, steps)
+        progress.update(current=done, message='step %d of %d' % (done, steps), force=True)
         time.sleep(delay)
     deadline = time.time() + 300
     while release and not os.path.exists(release) and time.time() < deadline:
         time.sleep(0.1)
-    if record:
-        write_progress(record, steps, steps)
-    module.exit_json(changed=True, steps=steps, job_record=record,
-                     progress={'percent': 100.0, 'current': steps, 'total': steps, 'unit': 'steps',
-                               'message': 'done', 'updated_at': time.time()})
+    progress.update(current=steps, message='step %d of %d' % (steps, steps), force=True)
+    result = {'changed': True, 'steps': steps, 'progress': 'all %d steps done' % steps,
+              'job_record': progress.target.record if progress.target else None}
+    last = progress.result_progress()
+    if last is not None:
+        # under core's wrapper the result replaces the running record: keep the progress it carried
+        result = _record.with_progress(result, last)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':
