@@ -2,7 +2,9 @@
 # Integration test of asyncops.jobs.async_status against localhost (as root).
 #
 #  1. drop-in: a playbook written for ansible.builtin.async_status passes as it is and
-#     with the module name swapped by sed;
+#     with the module name swapped by sed; and key by key (dropin_compare.yml): the same
+#     finished jobs of real modules polled with both modules give the same top-level keys
+#     and values, ours adding only `asyncops` (as root and as an unprivileged user);
 #  2. main.yml (every mode, built-in and supervised jobs, become, delegate_to, HOME,
 #     bad input), with pipelining on and off (extra vars: ansible-test's inventory sets
 #     ansible_pipelining, which wins over ANSIBLE_PIPELINING);
@@ -35,6 +37,9 @@ if grep -q 'ansible\.builtin\.async_status' "$base/dropin_asyncops.yml" ||
     exit 1
 fi
 run "$base/dropin2" "$base/dropin_asyncops.yml" "$@"
+
+echo "=== drop-in: key by key"
+run "$base/dropin_compare" dropin_compare.yml "$@"
 
 echo "=== main, pipelining on"
 run "$base/pipe_on" main.yml -e ansible_pipelining=true "$@" | tee "$base/main_on.log"
