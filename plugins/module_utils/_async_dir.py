@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Where the job dir is for the user a task runs as, and making sure it can hold records.
+"""Where the job dir is for the user a task runs as, whether it can be trusted, and making sure it can hold records.
 
 Private to the collection. Runs on the target (Python 3.8+) and imports only the
 standard library and ``_record``.
@@ -15,6 +15,7 @@ import collections
 import os
 import pwd
 import re
+import stat
 import typing as t
 
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
@@ -79,17 +80,91 @@ def candidate_async_dirs(explicit: t.Optional[str] = None,
     return dirs
 
 
-def ensure_async_dir(path: str) -> str:
-    """Create the async dir 0700 if missing; fail clearly if it cannot hold records."""
+PRIVATE_MODE = 0o700
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def _describe(st: os.stat_result) -> str:
+    return 'owner %s, mode %04o' % (_record.user_name(st.st_uid), stat.S_IMODE(st.st_mode))
+
+
+def untrusted_dir_reason(path: str, st: os.stat_result) -> t.Optional[str]:
+    """Why a directory with lstat st is no async dir for this task's user, as a message; None when it is ours."""
+    euid = os.geteuid()
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = '?'
+        return ('async dir %s is a symbolic link (to %s, made by %s); refusing to follow it: whoever can change '
+                'the link chooses where job records are read and written. Make it a real directory of %s, or set '
+                'ansible_async_dir to one' % (path, target, _record.user_name(st.st_uid), _record.user_name(euid)))
+    if not stat.S_ISDIR(st.st_mode):
+        return 'async dir %s exists but is not a directory (%s)' % (path, _describe(st))
+    if st.st_uid != euid:
+        return ('async dir %s belongs to %s, not to %s, the user this task runs as (mode %04o); refusing to read or '
+                'write job records there: its owner could plant or swap them. Run the task as %s with become_user, '
+                'or set ansible_async_dir to a directory of %s'
+                % (path, _record.user_name(st.st_uid), _record.user_name(euid), stat.S_IMODE(st.st_mode),
+                   _record.user_name(st.st_uid), _record.user_name(euid)))
+    return None
+
+
+def check_async_dir(path: str, tighten: bool = True) -> bool:
+    """Whether the async dir path exists (False: it does not); JobError when it cannot be trusted.
+
+    Trusted: a real directory (not a symbolic link) owned by the effective
+    user. One we own that its group or others may enter is tightened to 0700
+    (core itself creates ~/.ansible_async 0755; its records stay readable)
+    unless tighten is False. Every reader and writer of a dir's jobs calls
+    this first (ensure_async_dir for writers).
+    """
     try:
-        os.makedirs(path, mode=0o700)
-        os.chmod(path, 0o700)  # whatever the umask
-    except FileExistsError:
-        pass
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
     except OSError as e:
-        raise _record.JobError('cannot create async dir %s: %s' % (path, e.strerror or e), path) from e
-    if not os.path.isdir(path):
-        raise _record.JobError('async dir %s exists but is not a directory' % path, path)
+        raise _record.JobError('cannot access async dir %s: %s' % (path, e.strerror or e), path) from None
+    reason = untrusted_dir_reason(path, st)
+    if reason is not None:
+        raise _record.JobError(reason, path)
+    if tighten and stat.S_IMODE(st.st_mode) & 0o077:
+        _tighten(path)
+    return True
+
+
+def _tighten(path: str) -> None:
+    """chmod 0700 the directory path, through an fd opened without following a link (no swap in between)."""
+    try:
+        fd = os.open(path, _DIR_FLAGS)
+    except OSError as e:
+        raise _record.JobError('cannot open async dir %s to make it private (0700): %s'
+                               % (path, e.strerror or e), path) from None
+    try:
+        st = os.fstat(fd)
+        reason = untrusted_dir_reason(path, st)
+        if reason is not None:
+            raise _record.JobError(reason, path)
+        os.fchmod(fd, PRIVATE_MODE)
+    except OSError as e:
+        raise _record.JobError('cannot make async dir %s private (chmod 0700): %s; other users can reach the job '
+                               'records there' % (path, e.strerror or e), path) from None
+    finally:
+        os.close(fd)
+
+
+def ensure_async_dir(path: str) -> str:
+    """Create the async dir 0700 if missing; else check it can be trusted (check_async_dir) and holds records."""
+    if not check_async_dir(path):
+        try:
+            os.makedirs(path, mode=PRIVATE_MODE)
+        except FileExistsError:
+            pass  # made in between: judged below
+        except OSError as e:
+            raise _record.JobError('cannot create async dir %s: %s' % (path, e.strerror or e), path) from e
+        if not check_async_dir(path):
+            raise _record.JobError('async dir %s vanished while it was created' % path, path)
+        _tighten(path)  # whatever the umask
     if not os.access(path, os.W_OK | os.X_OK):
         raise _record.JobError('async dir %s is not writable by %s' % (path, _record.user_name(os.geteuid())), path)
     return path

@@ -13,7 +13,8 @@ records the state killed), SIGTERM to the job's process group, one grace for
 every job, SIGKILL to what is left, then the supervisor's final record. Core's
 jobs: the watchers are frozen (SIGSTOP) so none writes "Timeout exceeded" over
 the result, the module's group and its strays are killed, the killed record is
-written, and the watchers are let go. Every signal is verified against PID reuse.
+written, and the watchers are let go. Every signal is verified against PID reuse and
+goes only to processes of the user the task runs as (_proc.signal_verified, signal_group).
 """
 
 from __future__ import annotations
@@ -126,14 +127,18 @@ class _KillPlan:
         if core.runner is not None:
             self.pgid = core.runner.pid
             self.leader = (core.runner.pid, core.runner.start)
-            self.strays = _proc.descendants_outside_group(core.runner)
+            strays = _proc.descendants_outside_group(core.runner)
+            self.strays = [p for p in strays if _proc.owned_by_me(p.pid) is not False]
+            for p in strays:
+                if p not in self.strays:
+                    self.notes.append('process %d, started by the job, belongs to another user; not signalled' % p.pid)
         else:
             self.notes.append('the module process of the job was already gone')
 
     # -- phases 2 and 3
     def term(self) -> None:
         if self.pgid is not None and self._group_still_ours():
-            if _proc.signal_group(self.pgid, signal.SIGTERM):
+            if _proc.signal_group(self.pgid, signal.SIGTERM, self._leader_start()):
                 self.signal = 'SIGTERM'
                 self.term_sent_at = time.time()
         if self._signal_strays(signal.SIGTERM) and self.signal is None:
@@ -148,7 +153,7 @@ class _KillPlan:
         if self.gone():
             return
         if self.pgid is not None and self._group_still_ours():
-            if _proc.signal_group(self.pgid, signal.SIGKILL):
+            if _proc.signal_group(self.pgid, signal.SIGKILL, self._leader_start()):
                 self.signal = 'SIGKILL'
                 self.kill_sent_at = time.time()
         if self._signal_strays(signal.SIGKILL):
@@ -161,6 +166,9 @@ class _KillPlan:
         for p in self.strays:
             sent = _proc.signal_verified(p.pid, p.start, sig) or sent
         return sent
+
+    def _leader_start(self) -> t.Any:
+        return self.leader[1] if self.leader is not None else None
 
     def _group_still_ours(self) -> bool:
         if self.pgid is None:

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Processes: start times, alive, process groups, descendants, argv, core's wrapper, verified signals.
+"""Processes: start times, alive, owners, process groups, descendants, argv, core's wrapper, verified signals.
 
 Private to the collection. Runs on the target (Python 3.8+) and imports only the
 standard library and ``_record``. The only reader of ``/proc`` in the collection.
@@ -264,16 +264,21 @@ def core_wrapper_prefixes() -> t.Optional[t.Set[str]]:
     me = os.getpid()
     found = set()  # type: t.Set[str]
     for pid in all_pids():
-        if pid != me:
-            found.update(_wrapper_prefixes(process_argv(pid)))
+        prefixes = _wrapper_prefixes(process_argv(pid)) if pid != me else set()
+        if prefixes and owned_by_me(pid):
+            found.update(prefixes)
     return found
 
 
 def core_job_pids(jid: str) -> t.List[int]:
-    """PIDs of core async_wrapper processes of jid (empty without procfs): argv holds its prefix and a time limit."""
+    """PIDs of core async_wrapper processes of jid (empty without procfs): argv holds its prefix and a time limit.
+
+    Only processes of the effective user: another user's process with a matching argv is not our job.
+    """
     prefix = _record.jid_prefix(jid)
     me = os.getpid()
-    return [pid for pid in all_pids() if pid != me and prefix in _wrapper_prefixes(process_argv(pid))]
+    return [pid for pid in all_pids()
+            if pid != me and prefix in _wrapper_prefixes(process_argv(pid)) and owned_by_me(pid)]
 
 
 def _argv_after(argv: t.List[str], marker: str) -> t.Optional[str]:
@@ -313,23 +318,80 @@ def core_procs(jid: str) -> CoreProcs:
     return CoreProcs(runner, watchers, limit, min(starts) if starts else None)
 
 
-# ---------------------------------------------------------------- signals
+# ---------------------------------------------------------------- owners
 
-def _not_permitted(what: str, pid: int) -> _record.JobError:
+def process_uids(pid: int) -> t.Optional[t.Tuple[int, int]]:
+    """(real, effective) uid of process pid from /proc/<pid>/status; None when it cannot be read."""
     try:
-        owner = _record.user_name(os.stat('%s/%d' % (_PROC, pid)).st_uid)
+        with open('%s/%d/status' % (_PROC, pid), 'rb') as f:
+            for line in f:
+                if line.startswith(b'Uid:'):
+                    fields = line.split()
+                    return int(fields[1]), int(fields[2])
+    except (OSError, IndexError, ValueError):
+        pass
+    return None
+
+
+def owned_by_me(pid: int) -> t.Optional[bool]:
+    """Whether process pid belongs to the effective user of this process; None when that cannot be read.
+
+    Belongs: its real uid is our effective uid, as the kernel counts a
+    process's owner when it decides who may signal it (a setuid program the
+    job ran, as sudo, stays the job's; a process another user started never is).
+    """
+    uids = process_uids(pid)
+    return None if uids is None else uids[0] == os.geteuid()
+
+
+class SignalRefused(_record.JobError):
+    """A signal this collection will not send: to a process (group) that is not the job's user's, or unverifiable."""
+
+
+def _owner_name(pid: int) -> str:
+    uids = process_uids(pid)
+    if uids is not None:
+        return _record.user_name(uids[0])
+    try:
+        return _record.user_name(os.stat('%s/%d' % (_PROC, pid)).st_uid)
     except OSError:
-        owner = 'another user'
-    return _record.JobError('not permitted to signal %s %d (owned by %s); run the kill as the user that started '
-                            'the job (become_user)' % (what, pid, owner))
+        return 'another user'
+
+
+def _not_permitted(what: str, pid: int) -> SignalRefused:
+    return SignalRefused('not permitted to signal %s %d (owned by %s); run the kill as the user that started '
+                         'the job (become_user)' % (what, pid, _owner_name(pid)))
+
+
+def check_signal_target(pid: int, what: str = 'process') -> None:
+    """Raise SignalRefused unless process pid may be signalled as a job's: alive or not, owned by us.
+
+    Without procfs the owner cannot be read: as root nothing is signalled on a
+    guess; as another user the kernel refuses other users' processes itself.
+    """
+    if pid <= 1 or pid == os.getpid():
+        raise SignalRefused('refusing to signal %s %d: it is never a job\'s' % (what, pid))
+    owned = owned_by_me(pid)
+    if owned is None:
+        if have_procfs():
+            return  # gone since it was checked: the signal finds no process
+        if os.geteuid() == 0:
+            raise SignalRefused('not signalling %s %d: without /proc its owner cannot be checked, and as root '
+                                'a signal on a guess could hit any process' % (what, pid))
+        return
+    if not owned:
+        raise SignalRefused('refusing to signal %s %d: it belongs to %s, not to %s, the user this task runs as; '
+                            'a job record naming it was not written by this job'
+                            % (what, pid, _owner_name(pid), _record.user_name(os.geteuid())))
 
 
 def signal_verified(pid: t.Any, token: t.Any, sig: int) -> bool:
-    """Signal pid only if it still is the process that had start token ``token``.
+    """Signal pid only if it still is the process that had start token ``token`` and is ours.
 
     With pidfd (Linux 5.3+, Python 3.9+) the check and the signal refer to
-    the same process even if the PID is reused in between. Raises JobError
-    when the process is another user's.
+    the same process even if the PID is reused in between. False when the
+    process is gone (or is another one now); SignalRefused when it is another
+    user's (check_signal_target).
     """
     if not _valid_pid(pid):
         return False
@@ -344,19 +406,50 @@ def signal_verified(pid: t.Any, token: t.Any, sig: int) -> bool:
             fd = None
         if fd is not None:
             try:
-                return pid_is(pid, token) and _sent('process', pid, lambda: send(fd, sig))
+                if not pid_is(pid, token):
+                    return False
+                check_signal_target(pid)
+                return _sent('process', pid, lambda: send(fd, sig))
             finally:
                 os.close(fd)
-    return pid_is(pid, token) and _sent('process', pid, lambda: os.kill(pid, sig))
+    if not pid_is(pid, token):
+        return False
+    check_signal_target(pid)
+    return _sent('process', pid, lambda: os.kill(pid, sig))
 
 
-def signal_group(pgid: int, sig: int) -> bool:
-    """Signal a process group; False when it is gone, JobError when it is another user's."""
+def signal_group(pgid: t.Any, sig: int, leader_start: t.Any = None) -> bool:
+    """Signal a job's process group; False when it is gone, SignalRefused when it is not the job's user's.
+
+    Never group 0 or 1, never this process's own group. While the leader (pid
+    pgid) lives it must be ours and, when leader_start is given, the process
+    with that start token; once it has exited every member left must be ours.
+    """
+    if not _valid_pid(pgid) or pgid <= 1:
+        raise SignalRefused('refusing to signal process group %r: it is never a job\'s' % (pgid,))
+    if pgid == os.getpgrp():
+        raise SignalRefused('refusing to signal process group %d: it is the group of this task itself' % pgid)
+    leader = process_start_time(pgid)
+    if leader is not None:
+        if leader_start is not None and START_TIME_UNKNOWN not in (leader, str(leader_start)) \
+                and leader != str(leader_start):
+            return False  # the PID is another process's now: not the job's group
+        check_signal_target(pgid, 'process group')
+    else:
+        members = group_members(pgid)
+        if members is None:
+            check_signal_target(pgid, 'process group')  # no procfs: refused as root
+        else:
+            foreign = [p.pid for p in members if owned_by_me(p.pid) is False]
+            if foreign:
+                raise SignalRefused('refusing to signal process group %d: its leader has exited and process %d in '
+                                    'it belongs to %s, not to %s'
+                                    % (pgid, foreign[0], _owner_name(foreign[0]), _record.user_name(os.geteuid())))
     return _sent('process group', pgid, lambda: os.killpg(pgid, sig))
 
 
 def _sent(what: str, ident: int, send: t.Callable[[], None]) -> bool:
-    """Whether send() reached the process (group) what ident; JobError when it is another user's."""
+    """Whether send() reached the process (group) what ident; SignalRefused when it is another user's."""
     try:
         send()
     except ProcessLookupError:

@@ -72,6 +72,11 @@ def _find_core_record(prefix: str, environ: t.Mapping[str, str]) -> t.Optional[t
     """(async_dir, jid) of the one running core record whose jid starts with prefix + '.'."""
     for async_dir in _async_dir.candidate_async_dirs(environ=environ):
         try:
+            if not _async_dir.check_async_dir(async_dir, tighten=False):
+                continue
+        except _record.JobError:
+            continue  # a dir another user could have planted: no progress there
+        try:
             names = os.listdir(async_dir)
         except OSError:
             continue
@@ -222,7 +227,11 @@ class ProgressReporter(object):
 
     @staticmethod
     def _fold_into_record(path: str, jid: t.Optional[str], data: t.Mapping[str, t.Any]) -> None:
-        """Put the progress into core's running record (we are its only writer until the module exits)."""
+        """Put the progress into core's running record (we are its only writer until the module exits).
+
+        The record is read through _record.open_private (never a link, never another user's) and
+        replaced atomically (a rename, which never writes through a link).
+        """
         try:
             record = _record.read_json(path)
         except _record.JobError:

@@ -184,8 +184,11 @@ class NotAJobRecord(JobError):
 
 def job_error(e: JobError, jid: t.Any, path: t.Optional[str] = None) -> JobError:
     """e (same class) as the failure of a task about job jid: the result names the job and its record file."""
-    return type(e)(e.msg, e.path, {'ansible_job_id': jid, 'results_file': path or e.path,
-                                   'started': True, 'finished': True})
+    err = type(e)(e.msg, e.path, {'ansible_job_id': jid, 'results_file': path or e.path,
+                                  'started': True, 'finished': True})
+    if isinstance(e, UntrustedFile) and isinstance(err, UntrustedFile):
+        err.reason = e.reason
+    return err
 
 
 def user_name(uid: int) -> str:
@@ -478,44 +481,163 @@ def write_json(path: str, obj: t.Mapping[str, t.Any]) -> None:
     atomic_write(path, json.dumps(obj, sort_keys=True).encode('utf-8'))
 
 
-def _read_bytes(path: str) -> bytes:
-    # O_NONBLOCK: a FIFO in place of a record must not hang the reader; it is refused below.
-    flags = os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_NOCTTY', 0) | getattr(os, 'O_CLOEXEC', 0)
+# Every open of a record or sidecar: never through a link of the last component (a planted symlink),
+# never blocking on a FIFO, never taking a terminal, never leaking the fd into a child.
+OPEN_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+
+
+class UntrustedFile(NotAJobRecord):
+    """A file a job's path names that this task must not trust: a link, not a regular file, another user's.
+
+    ``reason`` is the short why ("is a symbolic link", "belongs to ..."), for messages built around it.
+    """
+
+    def __init__(self, msg: str, path: t.Optional[str] = None,
+                 result: t.Optional[t.Mapping[str, t.Any]] = None, reason: str = '') -> None:
+        super().__init__(msg, path, result)
+        self.reason = reason or msg
+
+
+def untrusted_reason(st: os.stat_result, refuse_shared_write: bool = False) -> t.Optional[str]:
+    """Why a file with (l)stat st is not ours to trust, or None.
+
+    Ours: a regular file of the effective user with exactly one link (a hard link
+    to another user's file would pass the owner check as root, and a second name
+    means someone else may reach it). refuse_shared_write: also refuse a file
+    its group or others may write (for files in a directory that is not private,
+    as download's dest dir).
+    """
+    if stat.S_ISLNK(st.st_mode):
+        return 'is a symbolic link'
+    if stat.S_ISDIR(st.st_mode):
+        return 'is a directory'
+    if not stat.S_ISREG(st.st_mode):
+        return 'is not a regular file (%s)' % _file_type(st.st_mode)
+    euid = os.geteuid()
+    if st.st_uid != euid:
+        return 'belongs to %s, not to %s, the user this task runs as' % (user_name(st.st_uid), user_name(euid))
+    if st.st_nlink > 1:  # 0: opened, then replaced by an atomic write; the content read is still ours
+        return 'has %d hard links (a file of a job has exactly one)' % st.st_nlink
+    if refuse_shared_write and st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return 'is writable by its group or by others (mode %04o)' % stat.S_IMODE(st.st_mode)
+    return None
+
+
+def _file_type(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, 'a FIFO'), (stat.S_ISSOCK, 'a socket'), (stat.S_ISCHR, 'a character device'),
+                       (stat.S_ISBLK, 'a block device')):
+        if test(mode):
+            return name
+    return 'file type %o' % stat.S_IFMT(mode)
+
+
+def _untrusted(path: str, st: os.stat_result, reason: str) -> UntrustedFile:
+    if stat.S_ISLNK(st.st_mode):
+        msg = '%s is a symbolic link, not a job record; refusing to follow it (a job\'s files are never links: ' \
+              'remove it, and find out who planted it)' % path
+    elif stat.S_ISDIR(st.st_mode):
+        msg = '%s is a directory, not a job record' % path
+    else:
+        if st.st_uid != os.geteuid():
+            shown = '%s %s (mode %04o)' % (path, reason, stat.S_IMODE(st.st_mode))
+        else:
+            shown = '%s %s (owner %s, mode %04o)' % (path, reason, user_name(st.st_uid), stat.S_IMODE(st.st_mode))
+        msg = '%s; refusing to trust it as a job\'s file: only a regular file of the user this task runs as, ' \
+              'with one link, is read or written' % shown
+    return UntrustedFile(msg, path, reason=reason)
+
+
+def open_private(path: str, flags: int = os.O_RDONLY, mode: int = 0o600, refuse_shared_write: bool = False) -> int:
+    """Open a record or sidecar of ours and return the fd; the only way this collection opens one by path.
+
+    The last component is never followed (OPEN_FLAGS); the file must be a
+    regular file of the effective user with one link (untrusted_reason), checked
+    by lstat before the open (a device or FIFO is not opened) and by fstat
+    after it (the file opened is the one judged). flags may add O_CREAT (mode
+    is then the new file's mode), O_EXCL, O_WRONLY, O_APPEND, O_TRUNC.
+
+    Raises JobNotFound when there is no such file, UntrustedFile (a
+    NotAJobRecord) naming the path, its owner and mode when it is not ours, and
+    JobError for any other failure. The caller closes the fd.
+    """
     try:
-        fd = os.open(path, flags)
+        before = os.lstat(path)  # type: t.Optional[os.stat_result]
     except (FileNotFoundError, NotADirectoryError):
-        raise JobNotFound('could not find job: no file %s' % path, path) from None
-    except PermissionError:
-        raise JobError(_permission_msg(path), path) from None
-    except IsADirectoryError:
-        raise NotAJobRecord('%s is a directory, not a job record' % path, path) from None
+        before = None
+        if not flags & os.O_CREAT:
+            raise JobNotFound('could not find job: no file %s' % path, path) from None
     except OSError as e:
-        raise JobError('cannot read %s: %s' % (path, e.strerror or e), path) from None
+        raise _open_error(path, e) from None
+    if before is not None:
+        reason = untrusted_reason(before, refuse_shared_write)
+        if reason is not None:
+            raise _untrusted(path, before, reason)
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise NotAJobRecord('%s is a directory, not a job record' % path, path)
-        if not stat.S_ISREG(mode):
-            raise NotAJobRecord('%s is not a regular file, not a job record' % path, path)
-        chunks = []  # type: t.List[bytes]
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                return b''.join(chunks)
-            chunks.append(chunk)
+        fd = os.open(path, flags | OPEN_FLAGS, mode)
     except OSError as e:
-        raise JobError('cannot read %s: %s' % (path, e.strerror or e), path) from None
-    finally:
+        if e.errno == errno.ELOOP:  # became a link after the lstat
+            try:
+                now = os.lstat(path)
+            except OSError:
+                raise _open_error(path, e) from None
+            raise _untrusted(path, now, untrusted_reason(now) or 'is a symbolic link') from None
+        raise _open_error(path, e) from None
+    try:
+        st = os.fstat(fd)
+        # fstat judges the file actually opened; an atomic replace between the lstat and the open is no harm
+        reason = untrusted_reason(st, refuse_shared_write)
+    except OSError as e:
         os.close(fd)
+        raise JobError('cannot examine %s: %s' % (path, e.strerror or e), path) from None
+    if reason is not None:
+        os.close(fd)
+        raise _untrusted(path, st, reason)
+    return fd
+
+
+def _open_error(path: str, e: OSError) -> JobError:
+    if isinstance(e, (FileNotFoundError, NotADirectoryError)):
+        return JobNotFound('could not find job: no file %s' % path, path)
+    if isinstance(e, PermissionError):
+        return JobError(_permission_msg(path), path)
+    if isinstance(e, IsADirectoryError):
+        return NotAJobRecord('%s is a directory, not a job record' % path, path)
+    if e.errno == errno.EEXIST:
+        return JobError('cannot create %s: it already exists' % path, path)
+    return JobError('cannot open %s: %s' % (path, e.strerror or e), path)
 
 
 def _permission_msg(path: str) -> str:
     try:
-        owner = user_name(os.stat(path).st_uid)
+        owner = user_name(os.lstat(path).st_uid)
     except OSError:
         owner = 'another user'
     return ('cannot read %s: it belongs to %s and this task runs as %s; run the status task as the '
             'user that started the job (become_user)' % (path, owner, user_name(os.geteuid())))
+
+
+def read_fd(fd: int, path: str, limit: t.Optional[int] = None) -> bytes:
+    """Everything (or the first limit bytes) from an open fd; a JobError names path."""
+    chunks = []  # type: t.List[bytes]
+    size = 0
+    try:
+        while limit is None or size < limit:
+            chunk = os.read(fd, 1 << 20 if limit is None else min(1 << 20, limit - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as e:
+        raise JobError('cannot read %s: %s' % (path, e.strerror or e), path) from None
+    return b''.join(chunks)
+
+
+def _read_bytes(path: str) -> bytes:
+    fd = open_private(path)
+    try:
+        return read_fd(fd, path)
+    finally:
+        os.close(fd)
 
 
 def read_json(path: str) -> Record:

@@ -422,8 +422,6 @@ META_MAX_BYTES = 65536
 _HEX_RE = re.compile(r'\A[0-9a-fA-F]+\Z')
 _BSD_LINE_RE = re.compile(r'\A(?P<algo>[A-Za-z0-9-]+) ?\((?P<name>.*)\) ?= ?(?P<digest>[0-9a-fA-F]+)\s*\Z')
 _CONTENT_RANGE_RE = re.compile(r'\Abytes\s+(?:(?P<start>[0-9]+)-(?P<end>[0-9]+)|\*)/(?P<total>[0-9]+|\*)\Z')
-# opens of files in dest's directory: never through a link, never blocking on a FIFO, never a controlling tty
-_OPEN_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 # the keys of a launch result that stay at the top level (ansible.builtin's async launch keys)
 _LAUNCH_KEYS = ('changed', 'started', 'finished', 'ansible_job_id', 'results_file')
 
@@ -498,54 +496,22 @@ def _content_range(value: t.Optional[str]) -> t.Optional[t.Tuple[t.Optional[int]
 
 # ---------------------------------------------------------------- trust
 
-def untrusted_reason(st: os.stat_result) -> t.Optional[str]:
-    """Why a file with stat st is not ours to write, or None: a regular file of the effective user,
-    with one link, that neither its group nor others may write."""
-    if stat.S_ISLNK(st.st_mode):
-        return 'is a symbolic link'
-    if not stat.S_ISREG(st.st_mode):
-        return 'is not a regular file'
-    if st.st_uid != os.geteuid():
-        return 'belongs to %s, not to %s' % (_record.user_name(st.st_uid), _record.user_name(os.geteuid()))
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return 'is writable by its group or by others (mode %04o)' % stat.S_IMODE(st.st_mode)
-    if st.st_nlink != 1:
-        return 'has %d hard links' % st.st_nlink
-    return None
-
-
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def open_own_file(path: str, flags: int) -> t.Tuple[t.Optional[int], t.Optional[str]]:
-    """(fd, None) for path when it is a file of ours (untrusted_reason), opened without following links;
-    (None, why not) when it is not; (None, None) when there is none. The file is never opened when lstat
-    already tells it is not ours (a device, a FIFO, a link)."""
+    """_record.open_private for files beside dest, as (fd, None); (None, why not) when the file is not ours
+    (a link, not a regular file, another user's, hard-linked, or writable by its group or others: dest's
+    directory may be shared); (None, None) when there is none."""
     try:
-        before = os.lstat(path)
-    except FileNotFoundError:
+        return _record.open_private(path, flags, refuse_shared_write=True), None
+    except _record.JobNotFound:
         return None, None
-    reason = untrusted_reason(before)
-    if reason is not None:
-        return None, reason
-    try:
-        fd = os.open(path, flags | _OPEN_FLAGS)
-    except FileNotFoundError:
-        return None, None
-    except OSError as e:
-        return None, 'cannot be opened (%s)' % (e.strerror or e)
-    try:
-        st = os.fstat(fd)
-        reason = untrusted_reason(st)
-        if reason is None and not _same_file(st, before):
-            reason = 'was replaced while it was opened'
-    except OSError as e:
-        reason = 'cannot be examined (%s)' % (e.strerror or e)
-    if reason is not None:
-        os.close(fd)
-        return None, reason
-    return fd, None
+    except _record.UntrustedFile as e:
+        return None, e.reason
+    except _record.JobError as e:
+        return None, 'cannot be opened (%s)' % e.msg
 
 
 def _unlink_if_same(path: str, st: os.stat_result) -> None:
@@ -858,7 +824,7 @@ class Downloader(object):
             what = 'a file with %d hard links' % before.st_nlink
         if what is None:
             try:
-                fd = os.open(self.dest, os.O_RDONLY | _OPEN_FLAGS)
+                fd = os.open(self.dest, os.O_RDONLY | _record.OPEN_FLAGS)
             except PermissionError:
                 raise DownloadError('Destination %s is not readable' % self.dest)
             except OSError as e:
@@ -981,7 +947,7 @@ class Downloader(object):
         """A date-marked copy of dest (as ansible's backup_local names it), made from the open dest."""
         backup = '%s.%s.%s' % (self.dest, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S~'))
         try:
-            fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o600)
+            fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _record.OPEN_FLAGS, 0o600)
         except OSError as e:
             raise DownloadError('Could not make backup of %s to %s: %s' % (self.dest, backup, e.strerror or e))
         try:
@@ -1052,7 +1018,7 @@ class Downloader(object):
             return Partial(fd, self.part_path, private=False)
         if reason is None:
             try:
-                fd = os.open(self.part_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o600)
+                fd = os.open(self.part_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _record.OPEN_FLAGS, 0o600)
                 return Partial(fd, self.part_path, private=False)
             except FileExistsError:
                 reason = 'appeared while the download began'
@@ -1118,7 +1084,7 @@ class Downloader(object):
             st = os.lstat(self.meta_path)
         except FileNotFoundError:
             return
-        if untrusted_reason(st) is None:
+        if _record.untrusted_reason(st, refuse_shared_write=True) is None:
             _unlink_if_same(self.meta_path, st)
 
     def _discard(self) -> None:

@@ -124,7 +124,7 @@ def test_ensure_async_dir_file_in_the_way(tmp_path):
     write_file(path, b'not a dir')
     with pytest.raises(_record.JobError) as exc:
         _async_dir.ensure_async_dir(str(path))
-    assert exc.value.msg == 'async dir %s exists but is not a directory' % path
+    assert exc.value.msg.startswith('async dir %s exists but is not a directory (owner ' % path)
     assert exc.value.path == str(path)
     assert path.read_bytes() == b'not a dir'
     with pytest.raises(_record.JobError) as exc:
@@ -146,3 +146,82 @@ def test_ensure_async_dir_unwritable(tmp_path, monkeypatch):
     assert seen == [(str(path), os.W_OK | os.X_OK)]
     assert exc.value.msg.startswith('async dir %s is not writable by ' % path)
     assert 'uid %d' % os.geteuid() in exc.value.msg
+
+
+# ---------------------------------------------------------------- trust (issue 11)
+
+def test_own_0777_dir_is_tightened_and_kept(tmp_path):
+    path = tmp_path / 'loose'
+    path.mkdir()
+    os.chmod(str(path), 0o777)
+    write_file(path / 'j1.2', b'{}')
+    assert _async_dir.check_async_dir(str(path)) is True
+    assert mode_of(str(path)) == 0o700
+    assert (path / 'j1.2').read_bytes() == b'{}'   # core's records stay
+    os.chmod(str(path), 0o755)   # as core creates ~/.ansible_async
+    assert _async_dir.ensure_async_dir(str(path)) == str(path)
+    assert mode_of(str(path)) == 0o700
+
+
+def test_check_without_tighten_leaves_the_mode(tmp_path):
+    path = tmp_path / 'loose'
+    path.mkdir()
+    os.chmod(str(path), 0o755)
+    assert _async_dir.check_async_dir(str(path), tighten=False) is True
+    assert mode_of(str(path)) == 0o755
+
+
+def test_missing_dir_is_not_an_error(tmp_path):
+    assert _async_dir.check_async_dir(str(tmp_path / 'none')) is False
+    write_file(tmp_path / 'file', b'')
+    assert _async_dir.check_async_dir(str(tmp_path / 'file' / 'below')) is False
+
+
+def test_symlinked_dir_is_refused(tmp_path):
+    real = tmp_path / 'real'
+    real.mkdir(mode=0o700)
+    link = tmp_path / 'link'
+    link.symlink_to(real)
+    for call in (_async_dir.check_async_dir, _async_dir.ensure_async_dir):
+        with pytest.raises(_record.JobError) as exc:
+            call(str(link))
+        msg = exc.value.msg
+        assert msg.startswith('async dir %s is a symbolic link (to %s, made by ' % (link, real))
+        assert 'refusing to follow it' in msg and exc.value.path == str(link)
+    assert link.is_symlink() and os.listdir(str(real)) == []
+
+
+def test_dangling_symlink_is_refused_not_created(tmp_path):
+    link = tmp_path / 'link'
+    link.symlink_to(tmp_path / 'target')
+    with pytest.raises(_record.JobError) as exc:
+        _async_dir.ensure_async_dir(str(link))
+    assert 'is a symbolic link' in exc.value.msg
+    assert not (tmp_path / 'target').exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='chown to another user needs root')
+def test_foreign_dir_is_refused_and_not_tightened(tmp_path):
+    path = tmp_path / 'theirs'
+    path.mkdir()
+    os.chmod(str(path), 0o777)
+    os.chown(str(path), 65534, 65534)
+    for call in (_async_dir.check_async_dir, _async_dir.ensure_async_dir):
+        with pytest.raises(_record.JobError) as exc:
+            call(str(path))
+        msg = exc.value.msg
+        assert msg.startswith('async dir %s belongs to ' % path) and 'uid 65534' in msg
+        assert 'not to %s' % _record.user_name(0) in msg and '(mode 0777)' in msg
+        assert 'become_user' in msg and 'ansible_async_dir' in msg
+    assert mode_of(str(path)) == 0o777 and os.stat(str(path)).st_uid == 65534
+
+
+def test_untrusted_dir_reason_of_a_foreign_dir(tmp_path, monkeypatch):
+    """The owner rule without root: the effective uid pretends to be another."""
+    path = tmp_path / 'd'
+    path.mkdir(mode=0o755)
+    monkeypatch.setattr(_async_dir.os, 'geteuid', lambda: os.stat(str(path)).st_uid + 1)
+    with pytest.raises(_record.JobError) as exc:
+        _async_dir.check_async_dir(str(path))
+    assert 'belongs to ' in exc.value.msg and '(mode 0755)' in exc.value.msg
+    assert mode_of(str(path)) == 0o755

@@ -26,9 +26,9 @@ def test_kill_core_job(adir, procs):
     jid = start_core(adir, procs)
     core = _proc.core_procs(jid)
     result = run_status(adir, jid=jid, mode='kill', grace=5)
-    assert result['changed'] is True and result['state'] == 'killed' and result['finished'] is True
-    assert result['kill']['signal'] == 'SIGTERM' and result['kill']['recorded_by'] == _kill.KILLED_BY
-    assert result['failed'] is False and result['job_failed'] is True
+    assert result['changed'] is True and result['asyncops']['state'] == 'killed' and result['finished'] is True
+    assert result['asyncops']['kill']['signal'] == 'SIGTERM' and result['asyncops']['kill']['recorded_by'] == _kill.KILLED_BY
+    assert result['failed'] is False and result['asyncops']['job_failed'] is True
     assert not _proc.group_alive(core.runner.pid)
     record = _record.read_record(adir, jid)
     assert 'started' not in record and record['failed'] is True and record['asyncops']['state'] == 'killed'
@@ -45,7 +45,7 @@ def test_kill_core_job(adir, procs):
     assert _proc.core_job_pids(jid) == []
     assert _record.read_record(adir, jid) == record
     later = run_status(adir, jid=jid)
-    assert later['state'] == 'killed' and later['failed'] is True
+    assert later['asyncops']['state'] == 'killed' and later['failed'] is True
     again = run_status(adir, jid=jid, mode='kill')
     assert again['changed'] is False and 'nothing to kill' in again['msg']
 
@@ -57,7 +57,7 @@ def test_kill_core_job_that_ignores_sigterm(adir, procs):
     begin = time.monotonic()
     result = run_status(adir, jid=jid, mode='kill', grace=1)
     spent = time.monotonic() - begin
-    assert result['kill']['signal'] == 'SIGKILL' and result['state'] == 'killed'
+    assert result['asyncops']['kill']['signal'] == 'SIGKILL' and result['asyncops']['state'] == 'killed'
     assert spent >= 1.0
     assert 'SIGKILL after the 1s grace' in result['msg']
 
@@ -67,7 +67,7 @@ def test_kill_check_mode_signals_nothing(adir, procs):
     jid = start_core(adir, procs)
     core = _proc.core_procs(jid)
     result = run_status(adir, jid=jid, mode='kill', check_mode=True)
-    assert result['changed'] is True and result['state'] == 'running' and 'check mode' in result['msg']
+    assert result['changed'] is True and result['asyncops']['state'] == 'running' and 'check mode' in result['msg']
     assert alive(core.runner.pid) and all(alive(w.pid) for w in core.watchers)
     assert _record.read_record(adir, jid)['finished'] is False
 
@@ -77,8 +77,8 @@ def test_kill_supervised_job(adir, procs):
     jid, = start_supervised(adir, procs, 'sleep', '60')
     record = _record.read_record(adir, jid)
     result = run_status(adir, jid=jid, mode='kill', grace=5)
-    assert result['state'] == 'killed' and result['kill']['supervisor_notified'] is True
-    assert result['kill']['recorded_by'] == 'supervisor' and result['kill']['signal'] == 'SIGTERM'
+    assert result['asyncops']['state'] == 'killed' and result['asyncops']['kill']['supervisor_notified'] is True
+    assert result['asyncops']['kill']['recorded_by'] == 'supervisor' and result['asyncops']['kill']['signal'] == 'SIGTERM'
     assert result['asyncops']['reason'] == 'killed from outside'
     assert not alive(record['asyncops']['pid'])
 
@@ -90,7 +90,7 @@ def test_kill_many_supervised_jobs_ignoring_sigterm_with_one_grace(adir, procs):
     begin = time.monotonic()
     result = run_status(adir, jids=jids, mode='kill', grace=1)
     spent = time.monotonic() - begin
-    assert result['summary']['killed'] == 4 and all(j['kill']['signal'] == 'SIGKILL' for j in result['jobs'])
+    assert result['summary']['killed'] == 4 and all(j['asyncops']['kill']['signal'] == 'SIGKILL' for j in result['jobs'])
     assert 1.0 <= spent < 1.0 + _kill.SIGKILL_WAIT + _kill.FINAL_RECORD_WAIT  # one grace, not four
     assert 'failed' not in result  # killing is what was asked
 
@@ -104,7 +104,7 @@ def test_kill_job_whose_supervisor_is_gone(adir, procs):
     while alive(ao['supervisor_pid']) and time.time() < deadline:
         time.sleep(0.05)
     result = run_status(adir, jid=jid, mode='kill', grace=5)
-    assert result['state'] == 'killed' and result['kill']['recorded_by'] == _kill.KILLED_BY
+    assert result['asyncops']['state'] == 'killed' and result['asyncops']['kill']['recorded_by'] == _kill.KILLED_BY
     record = _record.read_record(adir, jid)
     assert record['finished'] is True and record['asyncops']['state'] == 'killed'
     assert record['asyncops']['pid'] == ao['pid'] and not alive(ao['pid'])
@@ -130,7 +130,7 @@ def test_kill_never_signals_a_reused_pid(adir, procs, monkeypatch):
     result = run_status(adir, jid='j1.2', mode='kill', grace=0.2)
     assert stranger.poll() is None  # still running: never signalled
     assert 'reused' in result['msg']
-    assert result['kill']['signal'] is None
+    assert result['asyncops']['kill']['signal'] is None
     for p in (supervisor, stranger):
         p.kill()
         p.wait()
@@ -139,8 +139,8 @@ def test_kill_never_signals_a_reused_pid(adir, procs, monkeypatch):
 def test_kill_of_a_finished_job_is_a_no_op(adir):
     write_job(adir, 'j1.2', {'rc': 0})
     result = run_status(adir, jid='j1.2', mode='kill')
-    assert result['changed'] is False and result['state'] == 'succeeded' and 'nothing to kill' in result['msg']
+    assert result['changed'] is False and result['asyncops']['state'] == 'succeeded' and 'nothing to kill' in result['msg']
     lost = write_job(adir, 'j3.4', {'started': True, 'finished': False})
     result = run_status(adir, jid='j3.4', mode='kill')
-    assert result['changed'] is False and result['state'] == 'lost'
+    assert result['changed'] is False and result['asyncops']['state'] == 'lost'
     assert json.load(open(lost)) == {'started': True, 'finished': False}

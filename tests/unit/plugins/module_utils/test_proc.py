@@ -14,6 +14,9 @@ import sys
 import textwrap
 import time
 
+import pytest
+
+from ansible_collections.asyncops.jobs.plugins.module_utils import _kill
 from ansible_collections.asyncops.jobs.plugins.module_utils import _liveness
 from ansible_collections.asyncops.jobs.plugins.module_utils import _proc
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
@@ -221,3 +224,111 @@ def test_wrapper_jid_prefix():
     assert _proc.wrapper_jid_prefix(['python', '/tmp/async_wrapper.py', 'j1']) is None
     assert _proc.wrapper_jid_prefix(['tail', '-f', 'j123456.777']) is None
     assert _proc.wrapper_jid_prefix(['python', '/x/async_wrapper.py', '../etc', '45', 'x']) is None
+
+
+# ---------------------------------------------------------------- trust (issue 11): whose processes are signalled
+
+def _as_nobody(children, *argv):
+    """A process of the user nobody (uid 65534) in a session of its own; root only."""
+    if os.geteuid() != 0:
+        pytest.skip('starting a process as another user needs root')
+
+    def drop():
+        os.setgid(65534)
+        os.setuid(65534)
+    p = subprocess.Popen(list(argv), preexec_fn=drop, start_new_session=True)  # pylint: disable=subprocess-popen-preexec-fn
+    p.kill = lambda: os.killpg(p.pid, signal.SIGKILL)   # the whole session's group, at teardown
+    children.append(p)
+    wait_for(lambda: _proc.process_uids(p.pid) == (65534, 65534), 'the process to run as nobody')
+    return p
+
+
+@linux_only
+def test_process_uids_and_owner(children):
+    me = os.geteuid()
+    assert _proc.process_uids(os.getpid())[1] == me
+    assert _proc.owned_by_me(os.getpid()) is (os.getuid() == me)
+    p = spawn(children)
+    assert _proc.owned_by_me(p.pid) is True
+    kill_and_reap(p)
+    assert _proc.process_uids(p.pid) is None and _proc.owned_by_me(p.pid) is None
+
+
+@linux_only
+def test_a_process_of_another_user_is_never_signalled(children):
+    p = _as_nobody(children, 'sleep', '60')
+    token = _proc.process_start_time(p.pid)
+    with pytest.raises(_proc.SignalRefused) as exc:
+        _proc.signal_verified(p.pid, token, signal.SIGTERM)
+    msg = exc.value.msg
+    assert msg.startswith('refusing to signal process %d: it belongs to ' % p.pid) and 'uid 65534' in msg
+    with pytest.raises(_proc.SignalRefused) as exc:
+        _proc.signal_group(p.pid, signal.SIGTERM, token)
+    assert exc.value.msg.startswith('refusing to signal process group %d: it belongs to ' % p.pid)
+    assert p.poll() is None and _proc.pid_is(p.pid, token)
+
+
+@linux_only
+def test_a_foreign_group_whose_leader_exited_is_never_signalled(children):
+    leader = _as_nobody(children, 'sh', '-c', 'sleep 60 & echo $!; exec sleep 0.2')
+    wait_for(lambda: leader.poll() is not None, 'the leader to exit')
+    members = _proc.group_members(leader.pid)
+    assert members, 'the background sleep stayed in the group'
+    with pytest.raises(_proc.SignalRefused) as exc:
+        _proc.signal_group(leader.pid, signal.SIGKILL)
+    assert 'its leader has exited and process %d in it belongs to ' % members[0].pid in exc.value.msg
+    assert _proc.group_alive(leader.pid)
+    os.killpg(leader.pid, signal.SIGKILL)   # the test's own cleanup, as root
+
+
+def test_never_group_0_1_or_our_own():
+    for pgid in (0, 1, -1, True, None):
+        with pytest.raises(_proc.SignalRefused):
+            _proc.signal_group(pgid, 0)
+    with pytest.raises(_proc.SignalRefused) as exc:
+        _proc.signal_group(os.getpgrp(), 0)
+    assert 'the group of this task itself' in exc.value.msg
+    with pytest.raises(_proc.SignalRefused):
+        _proc.check_signal_target(1)
+    with pytest.raises(_proc.SignalRefused):
+        _proc.check_signal_target(os.getpid())
+
+
+@linux_only
+def test_without_procfs_root_signals_nothing_on_a_guess(children, monkeypatch):
+    p = spawn(children)
+    monkeypatch.setattr(_proc, 'process_uids', lambda pid: None)
+    monkeypatch.setattr(_proc, 'have_procfs', lambda: False)
+    monkeypatch.setattr(_proc.os, 'geteuid', lambda: 0)
+    with pytest.raises(_proc.SignalRefused) as exc:
+        _proc.check_signal_target(p.pid)
+    assert 'without /proc its owner cannot be checked' in exc.value.msg
+    monkeypatch.setattr(_proc.os, 'geteuid', lambda: 1000)
+    _proc.check_signal_target(p.pid)   # not root: the kernel refuses other users' processes itself
+    assert p.poll() is None
+
+
+@linux_only
+def test_a_record_naming_another_users_process_kills_nothing(adir, children):
+    """Second line of defence: a record of ours (it passed the owner check) naming a process of nobody."""
+    p = _as_nobody(children, 'sleep', '60')
+    token = _proc.process_start_time(p.pid)
+    jid = 'j1.%d' % p.pid
+    block = {'state': 'running', 'pid': p.pid, 'pid_start': token, 'pgid': p.pid, 'supervisor_pid': p.pid,
+             'supervisor_start': token, 'started_at': time.time()}
+    _record.write_record(adir, jid, _record.running_record(jid, block))
+    with pytest.raises(_proc.SignalRefused) as exc:
+        _kill.kill_jobs([(adir, jid)], 0.5)
+    assert 'belongs to ' in exc.value.msg and 'uid 65534' in exc.value.msg
+    assert p.poll() is None and _proc.pid_is(p.pid, token)
+    assert _record.record_state(_record.read_record(adir, jid)) == _record.RUNNING
+
+
+@linux_only
+def test_core_processes_of_another_user_are_not_our_job(children):
+    prefix = 'j%d' % (int(time.time()) % 10 ** 9)
+    p = _as_nobody(children, 'sh', '-c', 'sleep 60; :', 'async_wrapper.py', prefix, '60')
+    wait_for(lambda: prefix in ' '.join(_proc.process_argv(p.pid)), 'the argv to show')
+    assert _proc.wrapper_jid_prefix(_proc.process_argv(p.pid)) == prefix
+    assert _proc.core_job_pids(prefix + '.1') == []
+    assert prefix not in (_proc.core_wrapper_prefixes() or set())

@@ -12,6 +12,7 @@ the tests that drive ansible-core's own async_wrapper skip when ansible is not i
 from __future__ import annotations
 
 import errno
+import fcntl
 import importlib.util
 import inspect
 import json
@@ -19,6 +20,7 @@ import multiprocessing
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -385,10 +387,7 @@ def test_read_fifo_does_not_hang(adir):
 def test_read_permission_denied_names_owner(adir, monkeypatch):
     path = os.path.join(adir, 'j1.2')
     _record.write_record(adir, 'j1.2', {'started': True})
-    owner = os.geteuid()
-    if owner == 0:
-        os.chown(path, 65534, 65534)
-        owner = 65534
+    owner = os.geteuid()  # another user's record is refused before any open (test_read_foreign_record_refused)
     real_open = os.open
 
     def denied(p, *args, **kwargs):
@@ -1003,3 +1002,130 @@ def test_missing_or_odd_progress_is_none(adir):
     assert _record.read_progress(path) is None
     os.mkdir(path)
     assert _record.read_progress(path) is None
+
+
+# ---------------------------------------------------------------- trust (issue 11): open_private
+
+def test_symlinked_record_is_refused_and_not_followed(adir, tmp_path):
+    secret = tmp_path / 'secret'
+    write_file(secret, b'{"rc": 0, "stolen": true}')
+    path = os.path.join(adir, 'j1.2')
+    os.symlink(str(secret), path)
+    with pytest.raises(_record.UntrustedFile) as exc:
+        _record.read_record(adir, 'j1.2')
+    assert isinstance(exc.value, _record.NotAJobRecord)
+    assert exc.value.msg.startswith('%s is a symbolic link, not a job record; refusing to follow it' % path)
+    assert exc.value.reason == 'is a symbolic link'
+    with pytest.raises(_record.UntrustedFile):
+        _record.open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    assert secret.read_bytes() == b'{"rc": 0, "stolen": true}'
+
+
+def test_symlinked_progress_sidecar_reads_as_none(adir, tmp_path):
+    secret = tmp_path / 'secret'
+    write_file(secret, b'{"percent": 50}')
+    paths = _record.job_paths(adir, 'j1.2')
+    os.symlink(str(secret), paths.progress)
+    assert _record.read_progress(paths.progress) is None
+    _record.write_progress(paths.progress, {'percent': 60})   # replaces the link, never writes through it
+    assert not os.path.islink(paths.progress)
+    assert secret.read_bytes() == b'{"percent": 50}'
+    assert _record.read_progress(paths.progress)['percent'] == 60
+
+
+def test_hard_linked_record_is_refused(adir, tmp_path):
+    other = tmp_path / 'other'
+    write_file(other, b'{"rc": 0}')
+    path = os.path.join(adir, 'j1.2')
+    os.link(str(other), path)
+    with pytest.raises(_record.UntrustedFile) as exc:
+        _record.read_record(adir, 'j1.2')
+    assert exc.value.msg.startswith('%s has 2 hard links (a file of a job has exactly one) (owner ' % path)
+    assert 'refusing to trust it' in exc.value.msg
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='chown to another user needs root')
+def test_record_of_another_user_is_refused(adir):
+    path = _record.job_paths(adir, 'j1.2').record
+    _record.write_record(adir, 'j1.2', {'rc': 0, 'asyncops': {'pid': 1, 'stdout_file': '/etc/shadow'}})
+    os.chown(path, 65534, 65534)
+    with pytest.raises(_record.UntrustedFile) as exc:
+        _record.read_record(adir, 'j1.2')
+    msg = exc.value.msg
+    assert msg.startswith('%s belongs to ' % path) and 'uid 65534' in msg
+    assert 'not to %s, the user this task runs as' % _record.user_name(0) in msg and 'mode 0600' in msg
+    assert exc.value.result['ansible_job_id'] == 'j1.2'
+
+
+def test_record_of_another_euid_is_refused(adir, monkeypatch):
+    """The owner rule without root: the effective uid pretends to be another."""
+    _record.write_record(adir, 'j1.2', {'rc': 0})
+    me = os.geteuid()
+    monkeypatch.setattr(_record.os, 'geteuid', lambda: me + 1)
+    with pytest.raises(_record.UntrustedFile) as exc:
+        _record.read_record(adir, 'j1.2')
+    assert 'belongs to %s, not to ' % _record.user_name(me) in exc.value.msg
+
+
+def test_fifo_is_refused_before_any_open(adir, monkeypatch):
+    path = os.path.join(adir, 'j1.2')
+    os.mkfifo(path)
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(_record.os, 'open', lambda p, *a, **k: opened.append(p) or real_open(p, *a, **k))
+    with pytest.raises(_record.UntrustedFile) as exc:
+        _record.read_json(path)
+    assert exc.value.msg.startswith('%s is not a regular file (a FIFO) (owner ' % path)
+    assert opened == []
+
+
+def test_open_private_creates_and_appends(adir, umask022):
+    path = os.path.join(adir, 'j1.2.out')
+    fd = _record.open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        os.write(fd, b'a')
+    finally:
+        os.close(fd)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    fd = _record.open_private(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, b'b')
+    finally:
+        os.close(fd)
+    fd = _record.open_private(path)
+    try:
+        assert _record.read_fd(fd, path) == b'ab'
+        assert fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+    finally:
+        os.close(fd)
+    with pytest.raises(_record.JobNotFound):
+        _record.open_private(os.path.join(adir, 'j3.4.out'))
+
+
+def test_open_private_refuses_shared_write_when_asked(adir):
+    path = os.path.join(adir, 'part')
+    write_file(path, b'x')
+    os.chmod(path, 0o664)
+    os.close(_record.open_private(path))   # a record: the dir is what keeps others out
+    with pytest.raises(_record.UntrustedFile) as exc:
+        _record.open_private(path, refuse_shared_write=True)
+    assert exc.value.reason == 'is writable by its group or by others (mode 0664)'
+
+
+def test_record_replaced_while_read_is_still_read(adir, monkeypatch):
+    """An atomic replace between the check and the read leaves a file with no link: that is no refusal."""
+    _record.write_record(adir, 'j1.2', {'version': 1})
+    real_open = os.open
+
+    replaced = []
+
+    def replace_then_open(p, *a, **k):
+        fd = real_open(p, *a, **k)
+        if not replaced:
+            replaced.append(p)
+            _record.write_record(adir, 'j1.2', {'version': 2})
+        return fd
+    monkeypatch.setattr(_record.os, 'open', replace_then_open)
+    assert _record.read_record(adir, 'j1.2') == {'version': 1}
+    assert replaced == [os.path.join(adir, 'j1.2')]
+    assert _record.read_record(adir, 'j1.2') == {'version': 2}
