@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
@@ -18,13 +20,13 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = False  # the module starts its own background job
 
-    def run(self, tmp=None, task_vars=None):
+    def run(self, tmp: t.Optional[str] = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp  # tmp no longer has any effect
 
         module_args = with_async_dir(self, self._task.args)
-        result = merge_hash(result, self._execute_module(
-            module_name='asyncops.jobs.run', module_args=module_args, task_vars=task_vars))
+        result = t.cast(t.Dict[str, t.Any], merge_hash(result, self._execute_module(
+            module_name='asyncops.jobs.run', module_args=module_args, task_vars=task_vars)))
 
         # the job's supervisor needs nothing from the remote tmp dir (it imported everything before it forked)
         self._remove_tmp_path(self._connection._shell.tmpdir)

@@ -74,8 +74,8 @@ class BatchRunner(object):
                 code = 70
                 try:
                     signal.set_wakeup_fd(-1)
-                    for fd in (ready_r, wake_r, wake_w, self.notify_fd):
-                        _output.close_fd(fd)
+                    for inherited in (ready_r, wake_r, wake_w, self.notify_fd):
+                        _output.close_fd(inherited)
                     batch = {'runner_pid': me, 'index': index, 'size': size}
                     code = _supervisor.Supervisor(spec, self.async_dir, jid, queued=True, ready_fd=ready_w,
                                                   runner_pid=me, batch=batch).run()
@@ -176,8 +176,9 @@ def launch_batch(specs: t.Sequence[_supervisor.JobSpec], async_dir: str, concurr
                  keep_record: bool = False) -> t.Dict[str, t.Any]:
     """Start a batch: one daemon runs every spec as its own job, at most concurrency at once.
 
-    Returns at once with ``jobs`` (name, ansible_job_id, results_file) and
-    ``ansible_job_ids``; with wait, once all have ended, with their results.
+    Returns at once with ``jobs`` (name, ansible_job_id, results_file),
+    ``ansible_job_ids`` and ``asyncops`` (the runner's ``supervisor_pid``,
+    ``concurrency``, ``size``); with wait, once all have ended, with their results.
     """
     _async_dir.ensure_async_dir(async_dir)
     _supervisor.preload_payload()
@@ -191,14 +192,16 @@ def launch_batch(specs: t.Sequence[_supervisor.JobSpec], async_dir: str, concurr
         return BatchRunner(specs, async_dir, jids, concurrency, notify_fd=notify_fd, wait=wait).run()
 
     first = _supervisor.run_daemon(body, 'the batch could not be started', wait)
-    jobs = []
+    jobs = []  # type: t.List[t.Dict[str, t.Any]]
     for spec, jid in zip(specs, jids):
-        job = {'name': spec.name, 'ansible_job_id': jid, 'results_file': _record.job_paths(async_dir, jid).record}
+        job = {'name': spec.name, 'ansible_job_id': jid,
+               'results_file': _record.job_paths(async_dir, jid).record}  # type: t.Dict[str, t.Any]
         if wait:
             job['result'] = _supervisor.collect(async_dir, jid, keep_record)
         jobs.append(job)
-    result = {'changed': True, 'started': True, 'finished': bool(wait), 'jobs': jobs,
-              'ansible_job_ids': list(jids), 'supervisor_pid': first.get('supervisor_pid')}
+    result = {'changed': True, 'started': True, 'finished': bool(wait), 'jobs': jobs, 'ansible_job_ids': list(jids),
+              'asyncops': {'supervisor_pid': first.get('supervisor_pid'), 'concurrency': concurrency,
+                           'size': len(specs)}}  # type: t.Dict[str, t.Any]
     if wait:
         failed = [job['name'] for job in jobs if job['result'].get('failed')]
         result['failed'] = bool(failed)

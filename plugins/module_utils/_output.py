@@ -11,6 +11,7 @@ standard library and ``_record``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import typing as t
@@ -39,31 +40,51 @@ def _text(data: t.Union[bytes, bytearray]) -> str:
     return bytes(data).rstrip(b'\r\n').decode('utf-8', 'replace')
 
 
+_SIDECAR_FLAGS = os.O_WRONLY | os.O_APPEND
+
+
+def _create_private(path: str) -> int:
+    """Create path afresh (0600, O_EXCL), never following a link; a leftover at that name is replaced.
+
+    Raises JobError when it cannot (_record.open_private says why).
+    """
+    try:
+        return _record.open_private(path, _SIDECAR_FLAGS | os.O_CREAT | os.O_EXCL)
+    except _record.JobNotFound:
+        raise
+    except _record.JobError:
+        # something is at the name (a link included: unlink removes a link, not its target)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return _record.open_private(path, _SIDECAR_FLAGS | os.O_CREAT | os.O_EXCL)
+
+
 class OutputStream(object):
     """One output stream of the job: the live sidecar and the tail kept for the result.
 
-    The sidecar is appended to as output arrives; when it grows past twice the
-    limit it is replaced (atomically) by the last ``limit`` bytes, so it holds
-    at least the tail and never more than twice the limit; at the end it holds
-    exactly the tail.
+    The sidecar is appended to as output arrives; an append that would take it
+    past twice the limit (the ceiling) is replaced by an atomic rewrite of the
+    last ``limit`` bytes instead, so the file holds at least the tail and is
+    never larger than the ceiling, not even for a moment; at the end it holds
+    exactly the tail. The sidecar is created with O_EXCL and reopened through
+    ``_record.open_private`` (O_NOFOLLOW, ours, one link): a link at its name
+    is never followed.
     """
 
     def __init__(self, path: str, limit: int) -> None:
         self.path = path
         self.limit = limit
+        self.ceiling = 2 * limit
         self.tail = bytearray()
         self.total = 0
         self.file_size = 0
-        self.fd = self._open(truncate=True)
-
-    def _open(self, truncate: bool) -> t.Optional[int]:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, 'O_CLOEXEC', 0)
-        if truncate:
-            flags |= os.O_TRUNC
+        self.max_file_size = 0  # the largest the sidecar was (tests and measurements)
         try:
-            return os.open(self.path, flags, 0o600)
-        except OSError:
-            return None
+            self.fd = _create_private(path)  # type: t.Optional[int]
+        except _record.JobError:
+            self.fd = None
 
     @property
     def dropped(self) -> int:
@@ -76,6 +97,9 @@ class OutputStream(object):
             del self.tail[:len(self.tail) - self.limit]
         if self.fd is None:
             return
+        if self.file_size + len(data) > self.ceiling:
+            self._rewrite()  # the tail already holds data (or its last limit bytes)
+            return
         try:
             write_all(self.fd, data)
             self.file_size += len(data)
@@ -83,8 +107,7 @@ class OutputStream(object):
             close_fd(self.fd)
             self.fd = None
             return
-        if self.file_size > 2 * self.limit:
-            self._rewrite()
+        self.max_file_size = max(self.max_file_size, self.file_size)
 
     def _rewrite(self) -> None:
         try:
@@ -92,8 +115,12 @@ class OutputStream(object):
         except _record.JobError:
             return
         close_fd(self.fd)
-        self.fd = self._open(truncate=False)
+        try:
+            self.fd = _record.open_private(self.path, _SIDECAR_FLAGS)
+        except _record.JobError:
+            self.fd = None
         self.file_size = len(self.tail)
+        self.max_file_size = max(self.max_file_size, self.file_size)
 
     def close(self) -> None:
         if self.fd is not None and self.file_size > len(self.tail):
@@ -103,6 +130,56 @@ class OutputStream(object):
 
     def text(self) -> str:
         return _text(self.tail)
+
+    def kept_text(self, skip: int) -> str:
+        """The tail as text without its first skip bytes (the record's budget, see fit_output)."""
+        return _text(self.tail[skip:])
+
+
+def encoded_cost(text: str) -> int:
+    """Bytes the text and its lines (stdout and stdout_lines) take in a JSON record."""
+    return len(json.dumps(text)) + len(json.dumps(text.splitlines()))
+
+
+def _skip_to_fit(tail: bytes, budget: int) -> int:
+    """The fewest bytes to drop from the head of tail so that its text and lines cost at most budget."""
+    if encoded_cost(_text(tail)) <= budget:
+        return 0
+    low, high = 0, len(tail)  # dropping high bytes always fits (an empty text costs 4)
+    while low < high:
+        middle = (low + high) // 2
+        if encoded_cost(_text(tail[middle:])) <= budget:
+            high = middle
+        else:
+            low = middle + 1
+    return high
+
+
+def fit_output(tails: t.Sequence[bytes], budget: int) -> t.List[int]:
+    """How many bytes to drop from the head of each tail so that all texts and lines cost at most budget.
+
+    JSON escaping makes a byte cost up to 6 (binary, NUL) and every text is
+    stored twice (as text and as lines): the tails of output_limit bytes can
+    take 13 times that in a record. Each stream gets an equal share of the
+    budget; what one does not need goes to the others.
+    """
+    costs = [encoded_cost(_text(tail)) for tail in tails]
+    if sum(costs) <= budget:
+        return [0] * len(tails)
+    shares = [0] * len(tails)
+    left, open_ = budget, list(range(len(tails)))
+    while open_:
+        share = left // len(open_)
+        small = [i for i in open_ if costs[i] <= share]
+        if not small:
+            for i in open_:
+                shares[i] = share
+            break
+        for i in small:
+            shares[i] = costs[i]
+            left -= costs[i]
+            open_.remove(i)
+    return [_skip_to_fit(bytes(tail), share) for tail, share in zip(tails, shares)]
 
 
 class LineSplitter(object):

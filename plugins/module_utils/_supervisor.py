@@ -19,12 +19,15 @@ pipe. The daemon then:
 * waits for events only (``poll`` on the output pipes and on a signal wake-up
   pipe, with the next deadline as timeout): output, SIGCHLD, SIGTERM, SIGUSR1;
 * streams stdout and stderr into the ``.out``/``.err`` sidecars, bounded by
-  ``output_limit`` with the tail kept;
+  twice ``output_limit`` with the tail kept;
 * past the time limit sends SIGTERM to the group, then SIGKILL after
   ``kill_grace`` seconds, and waits until no process of the group is left
   (it is the group's child subreaper on Linux, so orphaned grandchildren are
   reaped by it);
-* writes the final record atomically, and exits.
+* writes the final record atomically, its output within ``output_budget()``;
+  on a full disk without the output tails, else a minimal record over the
+  running record, in the space that record reserved (``write_final_record``);
+  and exits.
 
 ``Supervision`` is the state machine, without processes or clocks, so unit
 tests can drive it; ``Supervisor`` does the I/O.
@@ -45,14 +48,11 @@ import subprocess
 import sys
 import time
 import traceback
+import types
 import typing as t
 import warnings
 import zipfile
 
-try:
-    import ctypes
-except ImportError:  # pragma: no cover - CPython always has it, minimal builds may not
-    ctypes = None  # type: ignore[assignment]
 
 from ansible_collections.asyncops.jobs.plugins.module_utils import _async_dir
 from ansible_collections.asyncops.jobs.plugins.module_utils import _durations
@@ -73,6 +73,45 @@ _PR_SET_CHILD_SUBREAPER = 36
 
 TERM = 'SIGTERM'
 KILL = 'SIGKILL'
+
+# A full disk at the end of a job: what the record then says
+NO_SPACE_TAILS_MSG = 'the output tails were left out of this record: the full record could not be written'
+NO_SPACE_MINIMAL_MSG = ('only this minimal final record could be written, over the running record in the space '
+                        'reserved for it')
+MINIMAL_RESULT_KEYS = ('cmd', 'rc', 'changed', 'start', 'end', 'delta', 'dest', 'url')
+MINIMAL_TEXT_MAX = 1024  # a longer cmd is cut in a minimal record: its reserve is sized at the start
+MINIMAL_CAUSE_MAX = 300
+RESERVE_MARGIN = 512
+
+
+def output_budget(output_limit: int) -> int:
+    """Bytes stdout, stdout_lines, stderr and stderr_lines may take together in a final record."""
+    return max(2 * output_limit, 64)
+
+
+def _record_bytes(record: t.Mapping[str, t.Any]) -> bytes:
+    return json.dumps(record, sort_keys=True).encode('utf-8')
+
+
+def _overwrite_in_place(path: str, data: bytes) -> None:
+    """Write data over the start of path's blocks, already allocated: no new space is needed.
+
+    The rest of the file is blanked with spaces (JSON allows trailing
+    whitespace), then cut off; shrinking a file never needs space either.
+    Raises JobError (the file is not ours, or too small) or OSError.
+    """
+    fd = _record.open_private(path, os.O_WRONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if len(data) > size:
+            raise _record.JobError('cannot write %s in place: the minimal record (%d bytes) is larger than the '
+                                   'space reserved for it (%d bytes)' % (path, len(data), size), path)
+        os.pwrite(fd, data + b' ' * (size - len(data)), 0)
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
 
 # The options asyncops.jobs.run and asyncops.jobs.download share; documented by
 # the asyncops.jobs.job doc fragment.
@@ -350,13 +389,22 @@ def _detach_stdio() -> None:
         os.close(null)
 
 
+def _ctypes() -> t.Optional[types.ModuleType]:
+    try:
+        import ctypes
+    except ImportError:  # pragma: no cover - CPython always has it, minimal builds may not
+        return None
+    return ctypes
+
+
 def _set_subreaper() -> bool:
     """Become the child subreaper (Linux): orphaned processes of the job are reparented to us."""
+    ctypes = _ctypes()
     if ctypes is None or not sys.platform.startswith('linux'):
         return False
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
 
@@ -408,11 +456,12 @@ class Supervisor(object):
         self.signals = []  # type: t.List[int]
         self.wake_r = None  # type: t.Optional[int]
         self.wake_w = None  # type: t.Optional[int]
-        self.proc = None  # type: t.Optional[subprocess.Popen]
+        self.proc = None  # type: t.Optional[subprocess.Popen[bytes]]
         self.progress_pending = None  # type: t.Optional[_record.Progress]
         self.progress_written_at = None  # type: t.Optional[float]
         self.poller = None  # type: t.Any
         self.announced = False  # the launcher was told the job runs (the record is then ours to finish)
+        self.reserve = None  # type: t.Optional[int]
 
     # -- signals
     def _on_signal(self, signum: int, frame: t.Any) -> None:
@@ -428,9 +477,15 @@ class Supervisor(object):
             signal.signal(sig, self._on_signal)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
+    def _wake_fd(self) -> int:
+        """The read end of the signal wake-up pipe (setup_signals made it)."""
+        if self.wake_r is None:
+            raise RuntimeError('setup_signals() must come first')
+        return self.wake_r
+
     def _drain_wakeup(self) -> None:
         try:
-            while os.read(self.wake_r, 512):
+            while os.read(self._wake_fd(), 512):
                 pass
         except (BlockingIOError, InterruptedError):
             pass
@@ -463,6 +518,16 @@ class Supervisor(object):
     def write_record(self, record: t.Mapping[str, t.Any]) -> None:
         _record.write_record(self.async_dir, self.jid, record)
 
+    def write_running_record(self, queued: bool = False) -> None:
+        """Write the running (or queued) record, padded to reserve the space of a minimal final record."""
+        record = self.running_record(queued)
+        self.reserve = max(self.reserve or 0, self.reserve_size())  # a queued job's block grows when it starts
+        data = _record_bytes(record)
+        try:
+            _record.atomic_write(self.paths.record, data + b' ' * max(0, self.reserve - len(data)))
+        except _record.JobError as e:
+            raise _record.job_error(e, self.jid, self.paths.record) from None
+
     def running_record(self, queued: bool = False) -> _record.Record:
         return _record.running_record(self.jid, self.block(queued))
 
@@ -480,7 +545,8 @@ class Supervisor(object):
                         _proc.signal_own_group(self.pid, self.pid, getattr(signal, sig))
                 self.ended_at = self.wallclock()
                 if self.announced or self.queued:
-                    self.write_record(self.final_record(error=msg))
+                    self.write_final_record(self.final_record(error=msg),
+                                            lambda: self.final_record(error=msg, with_output=False))
                 else:  # the launch fails: leave nothing behind
                     self._remove_files()
             except BaseException:  # pylint: disable=broad-except
@@ -515,7 +581,7 @@ class Supervisor(object):
             self.start_job()
         except OSError as e:
             return self._start_failed(e)
-        self.write_record(self.running_record())
+        self.write_running_record()
         self.announced = True
         self._notify(self.notify_fd, {'ok': True, 'jid': self.jid, 'pid': self.pid, 'started_at': self.started_at,
                                       'supervisor_pid': self.me, 'results_file': self.paths.record})
@@ -524,7 +590,7 @@ class Supervisor(object):
             self.notify_fd = None
         self.loop()
         self.finish()
-        self.write_record(self.final_record())
+        self.write_final_record(self.final_record(), lambda: self.final_record(with_output=False))
         self._notify(self.notify_fd, {'done': True, 'jid': self.jid})
         _output.close_fd(self.notify_fd)
         return 0
@@ -538,19 +604,20 @@ class Supervisor(object):
             self._remove_files()
             self._notify(self.notify_fd, {'ok': False, 'msg': msg, 'rc': 2, 'cmd': self.spec.cmd})
             return 0
-        self.write_record(self.final_record(error=msg, rc=2))
+        self.write_final_record(self.final_record(error=msg, rc=2),
+                                lambda: self.final_record(error=msg, rc=2, with_output=False))
         return 0
 
     def _wait_turn(self) -> bool:
         """Queued: record, report ready, then wait for SIGUSR2. False when killed before the start."""
         self.queued_at = self.wallclock()
-        self.write_record(self.running_record(queued=True))
+        self.write_running_record(queued=True)
         if self.ready_fd is not None:
             self._notify(self.ready_fd, {'jid': self.jid, 'pid': self.me})
             _output.close_fd(self.ready_fd)
             self.ready_fd = None
         poller = select.poll()
-        poller.register(self.wake_r, select.POLLIN)
+        poller.register(self._wake_fd(), select.POLLIN)
         while True:
             taken = self._take_signals()
             # a kill that comes with the go signal wins: it was meant for this job, started or not
@@ -568,7 +635,8 @@ class Supervisor(object):
     def _end_unstarted(self, msg: str) -> None:
         self.sm.killed_externally()
         self.ended_at = self.wallclock()
-        self.write_record(self.final_record(error=msg, never_started=True))
+        self.write_final_record(self.final_record(error=msg, never_started=True),
+                                lambda: self.final_record(error=msg, never_started=True, with_output=False))
 
     def _job_env(self) -> t.Dict[str, str]:
         env = dict(os.environ)
@@ -586,8 +654,8 @@ class Supervisor(object):
                         'stderr': _output.OutputStream(self.paths.err, spec.output_limit)}
         if spec.progress_re is None:
             try:  # created 0600 now so that a job's "echo > $ASYNCOPS_PROGRESS_FILE" keeps that mode
-                os.close(os.open(self.paths.progress, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-            except OSError:
+                os.close(_record.open_private(self.paths.progress, os.O_WRONLY | os.O_CREAT | os.O_TRUNC))
+            except (OSError, _record.JobError):
                 pass
         self.started_at = self.wallclock()
         self.sm.start(self.clock())
@@ -599,22 +667,30 @@ class Supervisor(object):
 
     def _spawn_argv(self) -> None:
         spec = self.spec
+        if spec.argv is None:
+            raise ValueError('a job without argv is run by _spawn_target')
         # Not AnsibleModule.run_command: the supervisor streams the pipes itself, reaps the job with
         # os.wait4 (for its resource use) and must not block; it runs in the daemon, not in the module.
         self.proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
-            spec.argv, stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,
+            list(spec.argv), stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=spec.chdir or None, env=self._job_env(),
             close_fds=True, restore_signals=True, start_new_session=True)
         self.pid = self.proc.pid
-        self.outputs[self.proc.stdout.fileno()] = ('stdout', self.streams['stdout'], _output.LineSplitter())
-        self.outputs[self.proc.stderr.fileno()] = ('stderr', self.streams['stderr'], _output.LineSplitter())
-        if spec.stdin is not None:
-            self.stdin_fd = self.proc.stdin.fileno()
+        stdout, stderr, stdin = self.proc.stdout, self.proc.stderr, self.proc.stdin
+        if stdout is None or stderr is None:
+            raise RuntimeError('the job was started without its output pipes')
+        self.outputs[stdout.fileno()] = ('stdout', self.streams['stdout'], _output.LineSplitter())
+        self.outputs[stderr.fileno()] = ('stderr', self.streams['stderr'], _output.LineSplitter())
+        if spec.stdin is not None and stdin is not None:
+            self.stdin_fd = stdin.fileno()
             self.stdin_left = spec.stdin
             os.set_blocking(self.stdin_fd, False)
 
     def _spawn_target(self) -> None:
         spec = self.spec
+        target = spec.target
+        if target is None:
+            raise ValueError('a job without target is run by _spawn_argv')
         if spec.chdir and not os.path.isdir(spec.chdir):
             raise FileNotFoundError(2, 'No such file or directory', spec.chdir)
         out_r, out_w = os.pipe()
@@ -642,7 +718,7 @@ class Supervisor(object):
                 if spec.chdir:
                     os.chdir(spec.chdir)
                 try:
-                    result = dict(spec.target())
+                    result = dict(target())
                 except SystemExit:
                     raise
                 except Exception as e:  # pylint: disable=broad-except
@@ -676,7 +752,7 @@ class Supervisor(object):
     # -- the event loop
     def loop(self) -> None:
         poller = self.poller = select.poll()
-        poller.register(self.wake_r, select.POLLIN)
+        poller.register(self._wake_fd(), select.POLLIN)
         for fd in self.outputs:
             poller.register(fd, select.POLLIN)
         if self.result_fd is not None:
@@ -837,6 +913,8 @@ class Supervisor(object):
         _output.close_fd(fd)
 
     def _feed_stdin(self) -> None:
+        if self.stdin_fd is None:
+            return
         try:
             n = os.write(self.stdin_fd, self.stdin_left[:65536])
         except (BlockingIOError, InterruptedError):
@@ -865,7 +943,10 @@ class Supervisor(object):
 
     # -- progress_regex
     def _progress_line(self, line: str) -> None:
-        data = _output.match_progress(self.spec.progress_re, line)
+        regex = self.spec.progress_re
+        if regex is None:
+            return
+        data = _output.match_progress(regex, line)
         if data is None:
             return
         self.progress_pending = data
@@ -901,8 +982,12 @@ class Supervisor(object):
                         pass
 
     def final_record(self, error: t.Optional[str] = None, never_started: bool = False,
-                     rc: t.Optional[int] = None) -> _record.Record:
-        """The record of the ended job (error: the supervisor failed; rc: overrides the job's)."""
+                     rc: t.Optional[int] = None, with_output: bool = True) -> _record.Record:
+        """The record of the ended job (error: the supervisor failed; rc: overrides the job's).
+
+        with_output=False: without the output tails (stdout/stderr empty), for
+        a disk too full for the whole record.
+        """
         spec = self.spec
         outcome = self.sm.outcome()
         if never_started:
@@ -914,11 +999,12 @@ class Supervisor(object):
         if rc is not None:
             outcome['rc'] = rc
         state = outcome['state']
-        started_at = self.started_at if self.started_at is not None else self.ended_at
         ended_at = self.ended_at if self.ended_at is not None else self.wallclock()
+        started_at = self.started_at if self.started_at is not None else ended_at
         msg = error or self._message(outcome)
-        stdout = self.streams['stdout'].text() if 'stdout' in self.streams else ''
-        stderr = self.streams['stderr'].text() if 'stderr' in self.streams else ''
+        if not with_output:
+            msg = (msg + '; ' if msg else '') + NO_SPACE_TAILS_MSG
+        stdout, stderr, stdout_truncated, stderr_truncated = self._output_in_budget(with_output)
         result = dict(spec.base_result)  # type: t.Dict[str, t.Any]
         if spec.target is not None:
             job_result = self._job_result()
@@ -948,10 +1034,74 @@ class Supervisor(object):
         block = _record.final_block(
             self.block(), state, ended_at, rc=outcome['rc'], signal=outcome['signal'], reason=outcome['reason'],
             resources=resources, signals_sent=outcome['signals_sent'],
-            stdout_truncated=self.streams['stdout'].dropped if 'stdout' in self.streams else 0,
-            stderr_truncated=self.streams['stderr'].dropped if 'stderr' in self.streams else 0,
-            never_started=never_started)
+            stdout_truncated=stdout_truncated, stderr_truncated=stderr_truncated, never_started=never_started)
+        if not with_output:
+            block['warnings'] = list(block.get('warnings') or []) + [NO_SPACE_TAILS_MSG]
         return _record.final_record(self.jid, result, block)
+
+    def _output_in_budget(self, with_output: bool) -> t.Tuple[str, str, int, int]:
+        """stdout, stderr and the bytes of each not kept: together at most output_budget() in the record."""
+        streams = [self.streams.get('stdout'), self.streams.get('stderr')]
+        tails = [bytes(s.tail) if s is not None and with_output else b'' for s in streams]
+        skips = _output.fit_output(tails, output_budget(self.spec.output_limit))
+        texts = [s.kept_text(skip) if s is not None and with_output else '' for s, skip in zip(streams, skips)]
+        dropped = [s.total - len(tail) + skip if s is not None else 0 for s, tail, skip in zip(streams, tails, skips)]
+        return texts[0], texts[1], dropped[0], dropped[1]
+
+    def minimal_final_record(self, record: t.Mapping[str, t.Any], cause: str) -> _record.Record:
+        """The least a final record says: how the job ended and why the full record is not there.
+
+        Built from the full final record: its block, without the output and
+        the job's other keys; sized to fit the reserve of the running record.
+        """
+        block = dict(_record.asyncops_block(record))
+        for key in ('resources', 'batch', 'signals_sent', 'progress', 'warnings'):
+            block.pop(key, None)
+        block['warnings'] = [NO_SPACE_MINIMAL_MSG]
+        job = _record.job_result(record)
+        result = {key: job[key] for key in MINIMAL_RESULT_KEYS if key in job}
+        for key in ('stdout', 'stderr', 'stdout_lines', 'stderr_lines'):  # the keys stay; the text does not
+            if key in job:
+                result[key] = [] if key.endswith('_lines') else ''
+        # _record's write error says the previous content is unchanged: not so of this one
+        cause = cause.split('; the previous content is unchanged')[0]
+        result['msg'] = '%s: %s' % (NO_SPACE_MINIMAL_MSG, cause[:MINIMAL_CAUSE_MAX])
+        if len(json.dumps(result.get('cmd'))) > MINIMAL_TEXT_MAX:
+            result['cmd'] = self.spec.display[:MINIMAL_TEXT_MAX // 6]
+        return _record.final_record(self.jid, result, t.cast(_record.AsyncopsBlock, block))
+
+    def reserve_size(self) -> int:
+        """Bytes the running record takes on disk: room for the minimal final record, whatever the end."""
+        worst = dict(self.final_record(error='x' * 200, rc=-255, with_output=False))
+        worst['asyncops'] = dict(worst['asyncops'], signal='SIGRTMAX-15', ended_at=1e10, started_at=1e10,
+                                 rc=-255, reason=_record.REASON_SUPERVISOR_FAILED, state=_record.TIMEOUT)
+        minimal = self.minimal_final_record(worst, 'x' * MINIMAL_CAUSE_MAX)
+        return len(_record_bytes(minimal)) + RESERVE_MARGIN
+
+    def write_final_record(self, record: _record.Record, rebuild: t.Callable[[], _record.Record]) -> str:
+        """Write the final record; on a full disk, without the output, then minimal in place.
+
+        rebuild() gives the record without its output tails. Returns which
+        was written: 'full', 'without output' or 'minimal'. Raises JobError
+        when not even the minimal record could be written.
+        """
+        try:
+            self.write_record(record)
+            return 'full'
+        except _record.JobError as e:
+            first = e
+        try:
+            self.write_record(rebuild())
+            return 'without output'
+        except _record.JobError:
+            pass
+        try:
+            _overwrite_in_place(self.paths.record, _record_bytes(self.minimal_final_record(record, first.msg)))
+            return 'minimal'
+        except (OSError, _record.JobError) as e:
+            why = e.msg if isinstance(e, _record.JobError) else (e.strerror or str(e))
+            raise _record.JobError('cannot write the final record of job %s: %s (and in place: %s)'
+                                   % (self.jid, first.msg, why), self.paths.record) from None
 
     def _job_result(self) -> t.Optional[t.Dict[str, t.Any]]:
         if not self.result_data:
@@ -967,7 +1117,7 @@ class Supervisor(object):
         if state == _record.SUCCEEDED:
             return ''
         if state == _record.TIMEOUT:
-            msg = 'the job exceeded its time limit of %gs: SIGTERM was sent to its process group' % self.spec.time_limit
+            msg = 'the job exceeded its time limit of %gs: SIGTERM was sent to its process group' % (self.spec.time_limit or 0)
             if KILL in outcome['signals_sent']:
                 msg += ', then SIGKILL after %gs' % self.spec.kill_grace
             return msg
@@ -1107,12 +1257,14 @@ def daemonize(body: t.Callable[[int], int], timeout: float = HANDSHAKE_TIMEOUT) 
 # ---------------------------------------------------------------- launching
 
 def _launch_result(jid: str, async_dir: str, message: t.Mapping[str, t.Any], spec: JobSpec) -> t.Dict[str, t.Any]:
+    """The launch result: the keys of core's async launch; everything of this collection under asyncops."""
     return {
         'changed': True, 'started': True, 'finished': False, 'ansible_job_id': jid,
-        'results_file': _record.job_paths(async_dir, jid).record, 'pid': message.get('pid'),
-        'supervisor_pid': message.get('supervisor_pid'), 'cmd': spec.cmd,
-        # the job's own start: the controller's clock alone would count the launch's round trip
-        'asyncops': {'state': _record.RUNNING, 'started_at': message.get('started_at')},
+        'results_file': _record.job_paths(async_dir, jid).record,
+        # started_at is the job's own start: the controller's clock alone would count the launch's round trip
+        'asyncops': {'state': _record.RUNNING, 'started_at': message.get('started_at'), 'pid': message.get('pid'),
+                     'supervisor_pid': message.get('supervisor_pid'), 'cmd': spec.display, 'kind': spec.kind,
+                     'name': spec.name},
     }
 
 

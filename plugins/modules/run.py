@@ -108,7 +108,10 @@ options:
       - At most this many bytes of each of stdout and stderr are kept, the last ones
         (the result says how many were dropped in C(asyncops.stdout_truncated)).
       - The live output files C(<jid>.out) and C(<jid>.err) hold at least that tail and never
-        more than twice as much.
+        more than twice as much, not even for a moment.
+      - The final record keeps of each tail what fits its budget; RV(stdout), RV(stdout_lines), RV(stderr) and
+        RV(stderr_lines) together take at most twice O(output_limit) as JSON, whatever the output (binary, NUL
+        bytes, empty lines, one huge line). What is dropped is counted in C(asyncops.stdout_truncated).
     type: int
     default: 1048576
   progress_regex:
@@ -275,17 +278,11 @@ finished:
   description: False after a launch, true when O(creates)/O(removes) skipped the command.
   returned: without O(wait)
   type: bool
-pid:
-  description: The job's main process (its process group leader).
-  returned: when a job was started without O(wait)
-  type: int
-supervisor_pid:
-  description: The supervisor process (with O(batch), the batch supervisor).
-  returned: when a job was started without O(wait)
-  type: int
 cmd:
-  description: The command, as a list of arguments (a string for O(shell)).
-  returned: always, but with O(batch)
+  description:
+    - The command, as a list of arguments (a string for O(shell)), as M(ansible.builtin.command) returns it.
+    - After a launch without O(wait) it is C(asyncops.cmd) (one line), not a top-level key.
+  returned: with O(wait), in check mode, and when O(creates)/O(removes) skipped the command
   type: raw
 jobs:
   description: With O(batch), one entry per item, in order.
@@ -315,7 +312,9 @@ rc:
   returned: with O(wait), and when O(creates)/O(removes) skipped the command
   type: int
 stdout:
-  description: The job's standard output (its last O(output_limit) bytes), trailing newlines removed.
+  description:
+    - The job's standard output, its end, trailing newlines removed.
+    - At most the last O(output_limit) bytes, and as many of them as fit the record's budget, see C(asyncops.stdout_truncated).
   returned: with O(wait), and when O(creates)/O(removes) skipped the command
   type: str
 stdout_lines:
@@ -352,15 +351,48 @@ msg:
   type: str
 asyncops:
   description:
+    - Everything this collection adds to the result; nothing of it is at the top level.
     - With O(wait), what the supervisor recorded; the record's C(asyncops) block.
-    - After a launch, only C(state) (V(running)) and C(started_at).
-  returned: with O(wait), and when a job was started (not with O(batch))
+    - After a launch, C(state) (V(running)), C(started_at), C(pid), C(supervisor_pid), C(cmd), C(kind) and C(name).
+    - With O(batch), C(supervisor_pid) (the batch runner), C(concurrency) and C(size).
+  returned: always, but in check mode and when O(creates)/O(removes) skipped the command without O(wait)
   type: dict
   contains:
     state:
       description: How the job ended; V(running) after a launch.
       type: str
       choices: [running, succeeded, failed, timeout, killed]
+    pid:
+      description: The job's main process (its process group leader).
+      type: int
+    supervisor_pid:
+      description: The supervisor process (with O(batch), the batch runner).
+      type: int
+    cmd:
+      description: The command as one line.
+      type: str
+    rc:
+      description: The job's return code; a negative number -N when signal N ended it.
+      type: int
+    stdout_truncated:
+      description:
+        - Bytes of the standard output not in RV(stdout), that is those before the last O(output_limit) bytes and those
+          dropped from the head of that tail so that RV(stdout), RV(stdout_lines), RV(stderr) and RV(stderr_lines)
+          take at most twice O(output_limit) in the record (binary output costs up to 6 bytes a byte as JSON).
+      type: int
+    stderr_truncated:
+      description: As C(stdout_truncated), of the standard error.
+      type: int
+    warnings:
+      description:
+        - Set when the disk was too full for the whole final record. The output tails are left out first;
+          when not even that can be written, a minimal record (rc, signal, reason, state and why) is written
+          over the running record, in the space it reserved when the job started.
+      type: list
+      elements: str
+    concurrency:
+      description: With O(batch), how many commands run at once.
+      type: int
     reason:
       description: Why it ended.
       type: str
@@ -386,6 +418,7 @@ asyncops:
 import os
 import pwd
 import shlex
+import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
@@ -399,7 +432,7 @@ _COMMAND_KEYS = ('cmd', 'argv', 'shell')
 _INHERITED = ('time_limit', 'kill_grace', 'output_limit', 'progress_regex')
 
 
-def _argument_spec():
+def _argument_spec() -> t.Dict[str, t.Any]:
     spec = _supervisor.job_argument_spec()
     spec['time_limit']['aliases'] = ['timeout']
     spec.update(
@@ -438,7 +471,7 @@ def _argument_spec():
     return spec
 
 
-def _home_of(user):
+def _home_of(user: str) -> str:
     if not user:
         home = os.environ.get('HOME')
         if home:
@@ -449,7 +482,7 @@ def _home_of(user):
     return user_entry.pw_dir
 
 
-def _expand(arg, expand):
+def _expand(arg: str, expand: bool) -> str:
     """$VARIABLES and a leading ~ or ~user expanded, as ansible.builtin.command does."""
     if not expand:
         return arg
@@ -463,7 +496,7 @@ def _expand(arg, expand):
     return arg
 
 
-def build_spec(params, item=None):
+def build_spec(params: t.Mapping[str, t.Any], item: t.Optional[t.Mapping[str, t.Any]] = None) -> _supervisor.JobSpec:
     """The JobSpec of the task (item None) or of one batch item; raises ValueError on bad input."""
     item = item or {}
     source = item if item else params
@@ -509,7 +542,7 @@ def build_spec(params, item=None):
         **limits)
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=_argument_spec(),
         mutually_exclusive=[list(_COMMAND_KEYS) + ['batch']],
@@ -538,7 +571,7 @@ def main():
     run_one(module, specs[0], async_dir)
 
 
-def run_one(module, spec, async_dir):
+def run_one(module: AnsibleModule, spec: _supervisor.JobSpec, async_dir: str) -> None:
     params = module.params
     skip = _supervisor.skip_message(spec.creates, spec.removes, spec.chdir, check_mode=module.check_mode)
     if module.check_mode:
@@ -575,7 +608,7 @@ def run_one(module, spec, async_dir):
     module.exit_json(**result)
 
 
-def run_batch(module, specs, async_dir):
+def run_batch(module: AnsibleModule, specs: t.Sequence[_supervisor.JobSpec], async_dir: str) -> None:
     params = module.params
     concurrency = params['concurrency'] or os.cpu_count() or 1
     if module.check_mode:
@@ -588,7 +621,6 @@ def run_batch(module, specs, async_dir):
         module.fail_json(msg=e.msg)
     except _record.JobError as e:
         module.fail_json(msg=e.msg)
-    result['concurrency'] = concurrency
     if result.get('failed'):
         module.fail_json(**result)
     module.exit_json(**result)

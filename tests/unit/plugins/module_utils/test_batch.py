@@ -48,7 +48,7 @@ def test_batch_queued_jobs_are_recorded_and_killable(async_dir, fifo, tmp_path):
     killed = _record.read_record(async_dir, jids[1])
     assert killed['asyncops']['state'] == 'killed' and killed['asyncops']['never_started']
     open_gate(fifo, b'go\n')
-    wait_gone(launched['supervisor_pid'])
+    wait_gone(launched['asyncops']['supervisor_pid'])
     done = [_record.read_record(async_dir, jid) for jid in jids]
     assert done[0]['stdout'] == 'go'
     assert done[2]['asyncops']['reason'] == 'skipped' and done[2]['rc'] == 0
@@ -58,8 +58,8 @@ def test_batch_queued_jobs_are_recorded_and_killable(async_dir, fifo, tmp_path):
 def test_batch_runner_sigterm_stops_every_job(async_dir):
     specs = [S.JobSpec(argv=['sleep', '30'], kill_grace=0.2) for dummy in range(3)]
     launched = _batch.launch_batch(specs, async_dir, concurrency=2)
-    os.kill(launched['supervisor_pid'], signal.SIGTERM)
-    wait_gone(launched['supervisor_pid'])
+    os.kill(launched['asyncops']['supervisor_pid'], signal.SIGTERM)
+    wait_gone(launched['asyncops']['supervisor_pid'])
     states = [_record.read_record(async_dir, jid)['asyncops'] for jid in launched['ansible_job_ids']]
     assert [s['state'] for s in states] == ['killed', 'killed', 'killed']
     assert states[2].get('never_started')

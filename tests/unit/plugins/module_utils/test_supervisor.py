@@ -12,6 +12,7 @@ starts real daemons and jobs in a temporary async dir, and waits for events
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import typing as t
 import zipfile
 
 import pytest
@@ -28,7 +30,14 @@ from ansible_collections.asyncops.jobs.plugins.module_utils import _liveness
 from ansible_collections.asyncops.jobs.plugins.module_utils import _proc
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _supervisor as S
-from ansible_collections.asyncops.jobs.tests.unit.helpers import alive, finished_record, open_gate, record_of
+from ansible_collections.asyncops.jobs.tests.unit.helpers import alive, open_gate, record_of, wait_gone
+
+
+def finished_record(async_dir: str, launched: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """The record of a launched job once its supervisor is gone (the launch result has it under asyncops)."""
+    wait_gone(launched['asyncops']['supervisor_pid'])
+    return record_of(async_dir, launched)
+
 
 LINUX = sys.platform.startswith('linux')
 COLLECTIONS_ROOT = os.path.abspath(os.path.join(os.path.dirname(S.__file__), *(['..'] * 5)))
@@ -275,11 +284,15 @@ def test_launch_returns_once_the_record_exists_and_streams_output(async_dir, fif
     record = _record.read_record(async_dir, jid)  # exists when launch returns
     ao = record['asyncops']
     assert not _record.is_finished(record)
-    assert ao['state'] == 'running' and ao['pid'] == launched['pid'] == ao['pgid']
+    assert ao['state'] == 'running' and ao['pid'] == launched['asyncops']['pid'] == ao['pgid']
     assert ao['pid_start'] == _proc.process_start_time(ao['pid'])
-    assert ao['supervisor_pid'] == launched['supervisor_pid'] != os.getpid()
+    assert ao['supervisor_pid'] == launched['asyncops']['supervisor_pid'] != os.getpid()
     # the launch says when the job really started, as the record does
-    assert launched['asyncops'] == {'state': 'running', 'started_at': ao['started_at']}
+    assert launched['asyncops'] == {'state': 'running', 'started_at': ao['started_at'], 'pid': ao['pid'],
+                                    'supervisor_pid': ao['supervisor_pid'], 'cmd': ao['cmd'], 'kind': 'run',
+                                    'name': None}
+    # the result contract: core's async launch keys at the top level, nothing else
+    assert set(launched) == {'changed', 'started', 'finished', 'ansible_job_id', 'results_file', 'asyncops'}
     assert _liveness.job_processes_alive(record, jid)
     assert os.getpgid(ao['pid']) == ao['pid']
     assert os.getsid(ao['supervisor_pid']) != os.getsid(0)  # detached from our session
@@ -325,7 +338,7 @@ def test_launch_does_not_hold_the_callers_pipes(async_dir, tmp_path):
     assert spent < 10
     record = record_of(async_dir, launched)
     assert not _record.is_finished(record)
-    os.kill(launched['supervisor_pid'], signal.SIGTERM)
+    os.kill(launched['asyncops']['supervisor_pid'], signal.SIGTERM)
     record = finished_record(async_dir, launched)
     assert record['asyncops']['state'] == 'killed'
 
@@ -407,18 +420,18 @@ def test_progress_regex_makes_the_supervisor_the_writer(async_dir):
 
 def test_sigterm_to_the_supervisor_kills_the_job(async_dir):
     launched = S.launch(S.JobSpec(argv=['sleep', '30'], kill_grace=0.5), async_dir)
-    os.kill(launched['supervisor_pid'], signal.SIGTERM)
+    os.kill(launched['asyncops']['supervisor_pid'], signal.SIGTERM)
     record = finished_record(async_dir, launched)
     ao = record['asyncops']
     assert (ao['state'], ao['reason'], ao['signal']) == ('killed', 'killed', 'SIGTERM')
     assert record['msg'] == 'the job was killed: its supervisor was asked to stop it (SIGTERM)'
-    assert not alive(launched['pid'])
+    assert not alive(launched['asyncops']['pid'])
 
 
 def test_sigusr1_then_the_killer_signals_the_group(async_dir):
     launched = S.launch(S.JobSpec(argv=['sleep', '30']), async_dir)
-    os.kill(launched['supervisor_pid'], signal.SIGUSR1)
-    os.killpg(launched['pid'], signal.SIGTERM)
+    os.kill(launched['asyncops']['supervisor_pid'], signal.SIGUSR1)
+    os.killpg(launched['asyncops']['pid'], signal.SIGTERM)
     record = finished_record(async_dir, launched)
     assert record['asyncops']['state'] == 'killed'
     assert record['msg'] == 'the job was killed from outside (asyncops.jobs.async_status mode=kill)'
@@ -498,3 +511,148 @@ def test_a_missed_sigchld_still_ends_the_job(async_dir, monkeypatch):
     launched = S.launch(S.JobSpec(argv=['true']), async_dir)
     record = finished_record(async_dir, launched)
     assert record['asyncops']['state'] == 'succeeded' and record['rc'] == 0
+
+
+# ---------------------------------------------------------------- faults: the record's size, a full disk
+
+FLOOD_JOBS = {
+    'random bytes': 'import os, sys; sys.stdout.buffer.write(os.urandom(300000)); sys.stderr.buffer.write(os.urandom(300000))',
+    'NUL bytes': 'import sys; sys.stdout.buffer.write(bytes(300000))',
+    'one 10 MB line': 'import sys; sys.stdout.buffer.write(b"x" * 10 * 1024 * 1024)',
+    'empty lines': 'import sys; sys.stdout.buffer.write(b"\\n" * 300000); sys.stderr.buffer.write(b"\\r\\n" * 300000)',
+}
+
+
+@pytest.mark.parametrize('kind', sorted(FLOOD_JOBS))
+def test_the_final_record_stays_in_its_budget(async_dir, kind):
+    limit = 20000
+    spec = S.JobSpec(argv=[sys.executable, '-c', FLOOD_JOBS[kind]], output_limit=limit)
+    result = S.launch(spec, async_dir, wait=True, keep_record=True)
+    with open(result['results_file'], 'rb') as f:
+        record_size = len(f.read())
+    output_size = sum(len(json.dumps(result[key])) for key in ('stdout', 'stdout_lines', 'stderr', 'stderr_lines'))
+    assert output_size <= 2 * limit
+    assert record_size <= 2 * limit + 4096  # the rest of the record is small and does not grow with the output
+    ao = result['asyncops']
+    assert ao['state'] == 'succeeded' and result['rc'] == 0
+    # what was dropped is counted: the kept text is the end of the output
+    assert ao['stdout_truncated'] > 0
+    assert os.path.getsize(ao['stdout_file']) == limit  # the sidecar keeps the whole byte tail
+    if kind == 'one 10 MB line':
+        assert ao['stdout_truncated'] == 10 * 1024 * 1024 - len(result['stdout'])
+        assert len(result['stdout']) > limit * 0.9  # plain text: twice (text and lines) fits the budget
+
+
+def _failing_final_writes(monkeypatch, record_path_of, failures):
+    """Make the first `failures` writes of a final record fail as on a full disk (in the daemon, a fork)."""
+    write = _record.atomic_write
+    state = {'left': failures}
+
+    def atomic_write(path, data, mode=0o600):
+        if os.path.basename(path) == record_path_of() and b'"finished": true' in data and state['left'] > 0:
+            state['left'] -= 1
+            raise _record.JobError('cannot write %s: no space left on device; the previous content is '
+                                   'unchanged' % path, path)
+        return write(path, data, mode)
+
+    monkeypatch.setattr(_record, 'atomic_write', atomic_write)
+
+
+@pytest.mark.parametrize('code', [0, 3])
+def test_a_full_disk_loses_the_tails_first(async_dir, monkeypatch, code):
+    jid = _record.new_jid()
+    monkeypatch.setattr(_record, 'new_jid', lambda: jid)
+    _failing_final_writes(monkeypatch, lambda: jid, 1)
+    spec = S.JobSpec(argv=['sh', '-c', 'echo out; echo err >&2; exit %d' % code])
+    record = finished_record(async_dir, S.launch(spec, async_dir))
+    ao = record['asyncops']
+    assert ao['state'] == ('succeeded' if code == 0 else 'failed') and ao['rc'] == code == record['rc']
+    assert ao['reason'] == 'exited'
+    assert record['stdout'] == '' and record['stdout_lines'] == [] and record['stderr'] == ''
+    assert S.NO_SPACE_TAILS_MSG in record['msg'] and ao['warnings'] == [S.NO_SPACE_TAILS_MSG]
+    assert ao['stdout_truncated'] == 4 and ao['stderr_truncated'] == 4
+
+
+@pytest.mark.parametrize('code', [0, 3])
+def test_a_full_disk_leaves_a_minimal_record_in_the_reserved_space(async_dir, monkeypatch, fifo, code):
+    jid = _record.new_jid()
+    monkeypatch.setattr(_record, 'new_jid', lambda: jid)
+    _failing_final_writes(monkeypatch, lambda: jid, 2)
+    spec = S.JobSpec(argv=['sh', '-c', 'echo out; read x < "%s"; exit %d' % (fifo, code)], time_limit=60)
+    launched = S.launch(spec, async_dir)
+    running_size = os.path.getsize(launched['results_file'])
+    open_gate(fifo)
+    record = finished_record(async_dir, launched)
+    ao = record['asyncops']
+    assert ao['state'] == ('succeeded' if code == 0 else 'failed') and ao['rc'] == code == record['rc']
+    assert record['failed'] == (code != 0) and record['finished']
+    assert record['msg'].startswith(S.NO_SPACE_MINIMAL_MSG) and 'no space left on device' in record['msg']
+    assert ao['warnings'] == [S.NO_SPACE_MINIMAL_MSG]
+    assert _record.record_state(record) == ao['state'] != 'lost'
+    # still the keys ansible.builtin.command returns, without the output
+    assert (record['stdout'], record['stdout_lines'], record['stderr'], record['stderr_lines']) == ('', [], '', [])
+    assert record['cmd'] == spec.cmd and record['changed'] and 'delta' in record
+    assert os.path.getsize(launched['results_file']) < running_size  # written in place, then cut
+    assert running_size >= S.Supervisor(spec, async_dir, jid).reserve_size() - S.RESERVE_MARGIN
+
+
+def test_the_running_record_reserves_room_and_still_reads(async_dir, fifo):
+    spec = S.JobSpec(argv=['sh', '-c', 'read x < "%s"' % fifo], cmd='x' * 5000)
+    launched = S.launch(spec, async_dir)
+    path = launched['results_file']
+    with open(path, 'rb') as f:
+        data = f.read()
+    body = data.rstrip(b' ')
+    record = _record.read_record(async_dir, launched['ansible_job_id'])
+    assert record['asyncops']['state'] == 'running'
+    minimal = S.Supervisor(spec, async_dir, launched['ansible_job_id']).reserve_size()
+    assert len(data) >= minimal and len(data) > len(body)  # padded with blanks JSON allows
+    open_gate(fifo)
+    assert finished_record(async_dir, launched)['asyncops']['state'] == 'succeeded'
+
+
+def _mount_tmpfs(path, size):
+    if os.geteuid() != 0 or not LINUX:
+        pytest.skip('mounting a tmpfs needs root on Linux')
+    os.makedirs(path)
+    done = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=%s,mode=0700' % size, 'tmpfs', path],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
+        pytest.skip('cannot mount a tmpfs here: %s' % done.stdout.decode('utf-8', 'replace').strip())
+
+
+def _fill(directory):
+    """Write a file in directory until the disk is full (64 KiB, then page by page); its size."""
+    size = 0
+    with open(os.path.join(directory, 'filler'), 'wb', buffering=0) as f:
+        for chunk in (65536, 4096, 1):
+            while True:
+                try:
+                    size += f.write(b'\0' * chunk)
+                except OSError as e:
+                    if e.errno != errno.ENOSPC:
+                        raise
+                    break
+    return size
+
+
+@pytest.mark.parametrize('code', [0, 3])
+def test_a_job_on_a_full_tmpfs_keeps_its_rc(tmp_path, fifo, code):
+    mountpoint = str(tmp_path / 'small')
+    _mount_tmpfs(mountpoint, '2m')
+    try:
+        async_dir = os.path.join(mountpoint, 'async')
+        spec = S.JobSpec(argv=['sh', '-c', 'echo started; read x < "%s"; i=0; while [ $i -lt 2000 ]; do '
+                                           'echo "line $i"; i=$((i+1)); done; exit %d' % (fifo, code)])
+        launched = S.launch(spec, async_dir)
+        _fill(mountpoint)
+        open_gate(fifo)
+        record = finished_record(async_dir, launched)
+        ao = record['asyncops']
+        assert ao['rc'] == code == record['rc'], record
+        assert ao['state'] == ('succeeded' if code == 0 else 'failed') != 'lost'
+        assert 'no space left on device' in record['msg']
+        # nothing could be written but over the running record's reserved blocks
+        assert ao['warnings'] == [S.NO_SPACE_MINIMAL_MSG] and record['msg'].startswith(S.NO_SPACE_MINIMAL_MSG)
+    finally:
+        subprocess.run(['umount', '-l', mountpoint], check=True)

@@ -95,7 +95,7 @@ def test_launch_and_collect(capsys, async_dir):
     result = call(capsys, shell='echo "$FOO"', env={'FOO': 'bar'}, timeout=30, _async_dir=async_dir)
     assert result['changed'] and result['started'] and not result['finished']
     assert result['results_file'] == os.path.join(async_dir, result['ansible_job_id'])
-    wait_gone(result['supervisor_pid'])
+    wait_gone(result['asyncops']['supervisor_pid'])
     record = _record.read_record(async_dir, result['ansible_job_id'])
     assert record['stdout'] == 'bar' and record['asyncops']['time_limit'] == 30.0
 
@@ -130,10 +130,11 @@ def test_bad_progress_regex_and_exclusive_options(capsys, async_dir):
 def test_batch(capsys, async_dir):
     result = call(capsys, batch=[{'name': 'a', 'cmd': 'echo a'}, {'argv': ['echo', 'b'], 'timeout': 5}],
                   concurrency=1, _async_dir=async_dir)
-    assert result['changed'] and result['concurrency'] == 1
+    assert result['changed'] and result['asyncops']['concurrency'] == 1
+    assert 'concurrency' not in result and 'supervisor_pid' not in result
     assert [j['name'] for j in result['jobs']] == ['a', 'echo b']
     assert result['ansible_job_ids'] == [j['ansible_job_id'] for j in result['jobs']]
-    wait_gone(result['supervisor_pid'])
+    wait_gone(result['asyncops']['supervisor_pid'])
     records = [_record.read_record(async_dir, jid) for jid in result['ansible_job_ids']]
     assert [r['stdout'] for r in records] == ['a', 'b']
     assert records[1]['asyncops']['time_limit'] == 5.0
