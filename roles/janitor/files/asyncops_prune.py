@@ -6,13 +6,14 @@
 
 """Prune stale asyncops/ansible job records without Ansible.
 
-Installed by the asyncops.jobs.janitor role next to a copy of the collection's
-job-record library (``_jobs.py``) and run by a systemd timer or a cron entry
-as the user whose job records it prunes. It removes finished and lost jobs
-(record plus sidecars) whose last write is older than --max-age, and garbage
-(stray temp files, sidecars without a record) older than --max-age and one hour. It never removes a running
-job: every record is judged with ``_jobs.read_live_record``, which tells a
-running job from a lost one by its processes.
+Installed by the asyncops.jobs.janitor role together with the collection's own
+module_utils it needs, under ``ansible_collections/asyncops/jobs/plugins/module_utils/``
+next to this file, and run by a systemd timer or a cron entry as the user
+whose job records it prunes. Every decision is the collection's: the age is
+parsed by ``_durations.parse_duration``, the job directory found by
+``_async_dir.candidate_async_dirs`` and what goes decided and removed by
+``_prune.prune_jobs``, exactly as ``asyncops.jobs.async_status mode=prune``
+does. This script only parses arguments, prints and sets the exit status.
 
 Exit status: 0 when everything went well (also when nothing was removed),
 1 when some file could not be read or removed, 2 on bad arguments.
@@ -25,141 +26,96 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 
 sys.dont_write_bytecode = True  # leave nothing behind in the install directory
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+INSTALL_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, INSTALL_DIR)
 
-import _jobs  # noqa: E402  pylint: disable=wrong-import-position
+# pylint: disable=wrong-import-position
+from ansible_collections.asyncops.jobs.plugins.module_utils import _async_dir  # noqa: E402
+from ansible_collections.asyncops.jobs.plugins.module_utils import _durations  # noqa: E402
+from ansible_collections.asyncops.jobs.plugins.module_utils import _prune  # noqa: E402
+from ansible_collections.asyncops.jobs.plugins.module_utils import _record  # noqa: E402
 
-_UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}
-# A stray file younger than this may be a write in progress: never garbage, whatever --max-age says.
-# The same rule as asyncops.jobs.async_status mode=prune.
-GARBAGE_MIN_AGE = 3600.0
-_AGE_RE = re.compile(r'([0-9]+(?:\.[0-9]+)?)([smhdw]?)')
-
-
-def parse_age(text):
-    """Seconds from ``3600``, ``30m``, ``2h``, ``7d``, ``1w`` or a sum such as ``1d12h``."""
-    raw = str(text).strip().lower().replace(' ', '')
-    if not raw:
-        raise ValueError('empty age')
-    total, pos = 0.0, 0
-    for m in _AGE_RE.finditer(raw):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNITS[m.group(2) or 's']
-        pos = m.end()
-    if pos != len(raw):
-        raise ValueError('invalid age %r: use seconds or a number with a unit s, m, h, d or w '
-                         '(30m, 2h, 7d, 1d12h)' % (text,))
-    return total
+MODULE_UTILS_DIR = os.path.join(INSTALL_DIR, 'ansible_collections', 'asyncops', 'jobs', 'plugins', 'module_utils')
 
 
-def last_write(entry):
-    """When the job last wrote anything: its record or one of its sidecars."""
-    newest = entry.mtime
-    for path in entry.sidecars.values():
-        try:
-            newest = max(newest, os.stat(path).st_mtime)
-        except OSError:
-            pass
-    return newest
-
-
-def prune_dir(async_dir, max_age, now, dry_run):
-    report = {'async_dir': async_dir, 'removed': [], 'removed_files': [], 'kept_running': [],
-              'kept_young': [], 'skipped': [], 'errors': []}
-    cutoff = now - max_age
-    garbage_cutoff = now - max(max_age, GARBAGE_MIN_AGE)
-    jobs, garbage = _jobs.list_jobs(async_dir)
-    for entry in jobs:
-        try:
-            record = _jobs.read_live_record(async_dir, entry.jid)
-        except _jobs.JobNotFound:
-            continue  # removed by someone else while we looked
-        except _jobs.JobError as e:
-            # unreadable or damaged: not provably finished, so never ours to delete
-            report['skipped'].append({'jid': entry.jid, 'reason': e.msg})
-            continue
-        if not _jobs.is_finished(record):
-            report['kept_running'].append(entry.jid)
-            continue
-        if last_write(entry) > cutoff:
-            report['kept_young'].append(entry.jid)
-            continue
-        if dry_run:
-            report['removed'].append(entry.jid)
-            report['removed_files'].extend([entry.record] + sorted(entry.sidecars.values()))
-            continue
-        try:
-            report['removed_files'].extend(_jobs.remove_job(async_dir, entry.jid))
-            report['removed'].append(entry.jid)
-        except _jobs.JobError as e:
-            report['errors'].append(e.msg)
-    for item in garbage:
-        if item.mtime > garbage_cutoff:
-            continue
-        if not dry_run:
-            try:
-                os.unlink(item.path)
-            except FileNotFoundError:
-                continue
-            except OSError as e:
-                report['errors'].append('cannot remove %s (%s): %s' % (item.path, item.reason, e.strerror or e))
-                continue
-        report['removed_files'].append(item.path)
-    return report
+def foreign_modules():
+    """Modules imported from anywhere but the install directory (another copy of the collection on sys.path)."""
+    return [m.__file__ for m in (_async_dir, _durations, _prune, _record)
+            if os.path.dirname(os.path.abspath(m.__file__)) != MODULE_UTILS_DIR]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        description='Remove finished and lost job records (and stray job files) older than --max-age. '
-                    'Running jobs are never removed.')
+        description='Remove finished and lost job records (and stray job files) older than --max-age, '
+                    'as asyncops.jobs.async_status mode=prune does. Running jobs are never removed.')
     parser.add_argument('--async-dir', default=None,
                         help='the job directory; "~" and $VARS expand for the user running this '
-                             '(default: $%s, else %s)' % (_jobs.ASYNC_DIR_ENV, _jobs.DEFAULT_ASYNC_DIR))
+                             '(default: $%s, else %s)' % (_async_dir.ASYNC_DIR_ENV, _async_dir.DEFAULT_ASYNC_DIR))
     parser.add_argument('--max-age', default='7d',
-                        help='remove jobs whose last write is older than this: seconds or 30m, 2h, 7d, 1w '
-                             '(default: %(default)s)')
+                        help='remove jobs whose last write is older than this: seconds, or 30m, 2h, 2hours, 7d, '
+                             '1w, 1h30m (default: %(default)s)')
     parser.add_argument('--dry-run', action='store_true', help='report what would be removed, remove nothing')
     parser.add_argument('--json', action='store_true', help='print a JSON report on stdout')
-    parser.add_argument('-v', '--verbose', action='store_true', help='print one line per removed job')
+    parser.add_argument('-v', '--verbose', action='store_true', help='print one line per removed job or file')
     args = parser.parse_args(argv)
     try:
-        max_age = parse_age(args.max_age)
+        max_age = _durations.parse_duration(args.max_age, 'max_age')
     except ValueError as e:
         parser.error(str(e))
 
+    foreign = foreign_modules()
+    if foreign:
+        sys.stderr.write('asyncops_prune: the collection code was not imported from %s: %s\n'
+                         % (MODULE_UTILS_DIR, ', '.join(foreign)))
+        return 1
+
     now = time.time()
+    async_dirs = _async_dir.candidate_async_dirs(args.async_dir)
     reports = []
     status = 0
-    for async_dir in _jobs.candidate_async_dirs(args.async_dir):
+    seen = set()
+    for async_dir in async_dirs:
+        report = {'async_dir': async_dir, 'errors': []}
         try:
-            report = prune_dir(async_dir, max_age, now, args.dry_run)
-        except _jobs.JobError as e:
-            report = {'async_dir': async_dir, 'removed': [], 'removed_files': [], 'kept_running': [],
-                      'kept_young': [], 'skipped': [], 'errors': [e.msg]}
+            # refuses a symlink or a dir of another user, makes ours private (not in a dry run)
+            if not _async_dir.check_async_dir(async_dir, tighten=not args.dry_run):
+                continue  # nothing to prune there
+            st = os.stat(async_dir)
+            if (st.st_dev, st.st_ino) in seen:
+                continue  # the same directory by another name, as the module dedupes it
+            seen.add((st.st_dev, st.st_ino))
+            pruned = _prune.prune_jobs([async_dir], max_age, now, args.dry_run)
+            report.update((k, pruned[k]) for k in ('removed', 'removed_files', 'removed_garbage', 'kept_running'))
+        except _record.JobError as e:
+            report['errors'].append(e.msg)
+        except OSError as e:
+            report['errors'].append('cannot access async dir %s: %s' % (async_dir, e.strerror or e))
         reports.append(report)
         for msg in report['errors']:
             status = 1
             sys.stderr.write('asyncops_prune: %s\n' % msg)
         if args.verbose:
             verb = 'would remove' if args.dry_run else 'removed'
-            for jid in report['removed']:
+            for jid in report.get('removed', []):
                 sys.stdout.write('%s job %s from %s\n' % (verb, jid, async_dir))
-            for item in report['skipped']:
-                sys.stdout.write('skipped %s: %s\n' % (item['jid'], item['reason']))
+            for path in report.get('removed_garbage', []):
+                sys.stdout.write('%s stray file %s\n' % (verb, path))
     if args.json:
+        # the shape of async_status mode=prune, plus dry_run, errors and the report of each directory
         result = {
-            'changed': any(r['removed_files'] for r in reports) and not args.dry_run,
+            'changed': any(r.get('removed_files') for r in reports) and not args.dry_run,
             'dry_run': args.dry_run,
             'max_age': max_age,
-            'removed': [jid for r in reports for jid in r['removed']],
-            'removed_files': [p for r in reports for p in r['removed_files']],
-            'kept_running': [jid for r in reports for jid in r['kept_running']],
+            'async_dirs': async_dirs,
+            'removed': [jid for r in reports for jid in r.get('removed', [])],
+            'removed_files': [p for r in reports for p in r.get('removed_files', [])],
+            'removed_garbage': [p for r in reports for p in r.get('removed_garbage', [])],
+            'kept_running': sum(r.get('kept_running', 0) for r in reports),
+            'errors': [msg for r in reports for msg in r['errors']],
             'dirs': reports,
         }
         sys.stdout.write(json.dumps(result, sort_keys=True, indent=1) + '\n')

@@ -47,6 +47,28 @@ assert_unchanged "$scratch/run2.log" "the second run"
 # the installed script, run by hand exactly as cron runs it
 ansible-playbook check_script.yml "${common[@]}"
 
+# an age in words: the role, the module and the script read ages with the one parser
+ansible-playbook janitor.yml "${common[@]}" -e '{"janitor_schedule": true, "janitor_max_age": "2hours"}'
+ansible-playbook check_max_age.yml "${common[@]}"
+
+# a bad age fails the role before anything changes, with or without a prune now
+for prune_now in true false; do
+    if ansible-playbook janitor.yml "${common[@]}" \
+            -e "{\"janitor_schedule\": true, \"janitor_max_age\": \"7x\", \"janitor_prune_now\": $prune_now}" \
+            >"$scratch/bad-age.log" 2>&1; then
+        cat "$scratch/bad-age.log"
+        echo "FAIL: the role took janitor_max_age 7x (janitor_prune_now $prune_now)" >&2
+        exit 1
+    fi
+    if ! grep -q "invalid max_age '7x'" "$scratch/bad-age.log"; then
+        cat "$scratch/bad-age.log"
+        echo "FAIL: no clear error for janitor_max_age 7x (janitor_prune_now $prune_now)" >&2
+        exit 1
+    fi
+    echo "OK: janitor_max_age 7x refused (janitor_prune_now $prune_now)"
+done
+ansible-playbook check_max_age.yml "${common[@]}" --tags cron
+
 # the systemd branch: units rendered into a scratch directory
 ansible-playbook check_systemd_units.yml "${common[@]}"
 
