@@ -45,17 +45,18 @@ def _host(result):
 
 def _jids(res):
     out = {}
-    for key in ('ansible_job_id', 'ansible_job_ids', 'started', 'finished', 'attempts', 'state', 'elapsed',
-                'results_file', 'pid', 'msg'):
+    for key in ('ansible_job_id', 'ansible_job_ids', 'started', 'finished', 'attempts', 'results_file', 'msg'):
         if key in res:
             value = res[key]
             if isinstance(value, (str, int, float, bool, list)) or value is None:
                 out[key] = value if not isinstance(value, list) else [str(v) for v in value]
             else:
                 out[key] = str(value)
+    # the collection's state, elapsed and pid live under asyncops; top-level state/elapsed are the job's own
     block = res.get('asyncops')
     if isinstance(block, dict):
-        out['asyncops'] = dict((k, block.get(k)) for k in ('started_at', 'ended_at', 'state', 'signal', 'rc', 'reason')
+        out['asyncops'] = dict((k, block.get(k)) for k in ('started_at', 'ended_at', 'state', 'elapsed', 'pid',
+                                                            'signal', 'rc', 'reason')
                                if isinstance(block.get(k), (str, int, float, bool)) or block.get(k) is None)
     summary = res.get('summary')
     if isinstance(summary, dict):

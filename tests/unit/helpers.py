@@ -252,7 +252,3 @@ def populate_async_dir(adir: str, now: float) -> None:
 def record_of(async_dir: str, result: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
     return _record.read_record(async_dir, result['ansible_job_id'])
 
-
-def finished_record(async_dir: str, launched: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
-    wait_gone(launched['supervisor_pid'])
-    return record_of(async_dir, launched)
