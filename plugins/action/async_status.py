@@ -17,7 +17,10 @@ searches that directory after the one of the shell option.
 
 from __future__ import annotations
 
+import importlib
 import json
+import types
+import typing as t
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
@@ -28,39 +31,44 @@ from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _status
 from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import with_async_dir
 
-try:
-    import jmespath
-    from jmespath.exceptions import JMESPathError
-    HAS_JMESPATH = True
-except ImportError:  # pragma: no cover - depends on the controller
-    jmespath = None
-    JMESPathError = Exception
-    HAS_JMESPATH = False
-
 MODULE = 'asyncops.jobs.async_status'
+
+
+def _load_jmespath() -> t.Tuple[t.Optional[types.ModuleType], t.Tuple[t.Type[Exception], ...]]:
+    """The jmespath library and its error class, when the controller has it (only query needs it)."""
+    try:
+        library = importlib.import_module('jmespath')
+        exceptions = importlib.import_module('jmespath.exceptions')
+    except ImportError:  # pragma: no cover - depends on the controller
+        return None, ()
+    return library, (exceptions.JMESPathError,)
+
+
+jmespath, JMESPATH_ERRORS = _load_jmespath()
+HAS_JMESPATH = jmespath is not None
 
 
 class QueryError(Exception):
     pass
 
 
-def compile_query(expression):
+def compile_query(expression: str) -> t.Any:
     """Compile a JMESPath expression or fail with a message that says what to do."""
-    if not HAS_JMESPATH:
+    if not HAS_JMESPATH or jmespath is None:
         raise QueryError("%s: the option 'query' needs the Python library jmespath on the controller "
                          "(pip install jmespath, in the Python that runs ansible)" % MODULE)
     try:
         return jmespath.compile(expression)
-    except JMESPathError as e:
+    except JMESPATH_ERRORS as e:
         raise QueryError('%s: invalid JMESPath query %r: %s' % (MODULE, expression, e)) from None
 
 
-def apply_query(compiled, expression, jobs):
+def apply_query(compiled: t.Any, expression: str, jobs: t.List[t.Any]) -> t.Any:
     # JMESPath checks types by name: give it plain JSON types, not the controller's tagged ones
     data = json.loads(json.dumps(jobs, default=str))
     try:
         return compiled.search(data)
-    except JMESPathError as e:
+    except JMESPATH_ERRORS as e:
         raise QueryError('%s: JMESPath query %r failed on the jobs: %s' % (MODULE, expression, e)) from None
 
 
@@ -69,7 +77,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = True
 
-    def run(self, tmp=None, task_vars=None):
+    def run(self, tmp: t.Optional[str] = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
         self._supports_check_mode = True
         self._supports_async = False
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -120,8 +128,8 @@ class ActionModule(ActionBase):
         # only what the task gave (the module checks the spec again and sets the defaults itself)
         module_args = with_async_dir(self, dict((k, v) for k, v in self._task.args.items() if k != 'query'))
 
-        result = merge_hash(result, self._execute_module(module_name=MODULE, module_args=module_args,
-                                                         task_vars=task_vars))
+        result = t.cast(t.Dict[str, t.Any], merge_hash(result, self._execute_module(
+            module_name=MODULE, module_args=module_args, task_vars=task_vars)))
 
         # started/finished were ints once; the finished/started tests want bools
         for key in ('started', 'finished'):

@@ -55,8 +55,7 @@ REQUIRED_IF = [['mode', m, ['jid', 'jids'], True] for m in JOB_MODES] + [['mode'
 
 TAIL_MAX_BYTES = 1 << 20  # tails: never read more than this from the end of a sidecar
 
-# keys the status view sets at the top level; a job result's own values move to job_keys_shadowed
-VIEW_KEYS = ('state', 'elapsed', 'time_limit', 'time_left', 'progress', 'stdout_tail', 'stderr_tail')
+NOT_FOUND_MSG = 'could not find job'  # exactly the built-in's
 
 
 # ---------------------------------------------------------------- small helpers
@@ -71,35 +70,38 @@ def _round(value: t.Optional[float]) -> t.Optional[float]:
     return None if value is None else round(value, 3)
 
 
-def _mtime(path: t.Optional[str]) -> t.Optional[float]:
-    if not path:
-        return None
+def _mtime(path: str) -> t.Optional[float]:
     try:
-        return os.stat(path).st_mtime
+        return os.lstat(path).st_mtime  # never through a link: a job's files are never links
     except OSError:
         return None
 
 
 def tail_lines(path: str, count: int, max_bytes: int = TAIL_MAX_BYTES) -> t.Optional[t.List[str]]:
-    """The last count lines of a file (None when it cannot be read); reads from the end only."""
+    """The last count lines of a sidecar of ours (None when there is none or it is not ours); reads from the end.
+
+    Opened with _record.open_private: a link, another user's file or anything
+    but a regular file is never read.
+    """
     if count <= 0:
         return []
     try:
-        f = open(path, 'rb')
-    except OSError:
+        fd = _record.open_private(path)
+    except _record.JobError:
         return None
-    with f:
-        try:
-            end = f.seek(0, os.SEEK_END)
-        except OSError:
-            return None
+    try:
+        end = os.lseek(fd, 0, os.SEEK_END)
         data = b''
         pos = end
         while pos > 0 and data.count(b'\n') <= count and end - pos < max_bytes:
             step = min(8192, pos)
             pos -= step
-            f.seek(pos)
-            data = f.read(step) + data
+            os.lseek(fd, pos, os.SEEK_SET)
+            data = _record.read_fd(fd, path, step) + data
+    except (OSError, _record.JobError):
+        return None
+    finally:
+        os.close(fd)
     lines = data.split(b'\n')
     if lines and lines[-1] == b'':
         lines.pop()
@@ -134,9 +136,18 @@ class Context:
     def primary(self) -> str:
         return self.dirs[0]
 
+    def trusted(self, path: str) -> bool:
+        """Whether the async dir path exists; a task failure when it is not ours to trust (a link, another user's)."""
+        try:
+            return _async_dir.check_async_dir(path, tighten=not self.check_mode)
+        except _record.JobError as e:
+            raise _failure(e.msg, async_dir=path) from None
+
     def existing_dirs(self) -> t.List[str]:
         seen, out = set(), []
         for d in self.dirs:
+            if not self.trusted(d):
+                continue
             try:
                 st = os.stat(d)
             except FileNotFoundError:
@@ -154,22 +165,24 @@ class Context:
     def locate(self, jid: t.Any, or_sidecars: bool = False) -> str:
         """The async dir that holds jid's record; fails like the built-in for an unknown job.
 
-        With or_sidecars, a dir holding only sidecars of jid will do (what cleanup removes).
+        With or_sidecars (mode=cleanup), a dir holding only sidecars of jid will
+        do (what cleanup removes), and a failure names the record as ``erased``
+        where status names it ``results_file``, as the built-in does.
         """
         try:
             _record.validate_jid(jid)
         except _record.InvalidJid as e:
             raise _failure(e.msg, ansible_job_id=jid if isinstance(jid, str) else None,
                            started=False, finished=False) from None
-        missing_dirs = []
+        path_key = 'erased' if or_sidecars else 'results_file'
         for d in self.dirs:
             path = _record.job_paths(d, jid).record
-            found = dict(ansible_job_id=jid, results_file=path, started=True, finished=True)
+            found = {'ansible_job_id': jid, path_key: path, 'started': True, 'finished': True}
+            if not self.trusted(d):
+                continue
             try:
                 st = os.lstat(path)
-            except FileNotFoundError:
-                if not os.path.isdir(d):
-                    missing_dirs.append(d)
+            except (FileNotFoundError, NotADirectoryError):
                 continue
             except PermissionError:
                 raise _failure('cannot look for job %s in %s: permission denied for %s; run the status task as '
@@ -184,14 +197,13 @@ class Context:
             return d
         if or_sidecars:
             for d in self.dirs:
-                if any(os.path.lexists(path) for path in _record.job_paths(d, jid)[1:]):
+                if self.trusted(d) and any(os.path.lexists(path) for path in _record.job_paths(d, jid)[1:]):
                     return d
-        msg = 'could not find job'
-        if len(missing_dirs) == len(self.dirs):
-            msg = ('could not find job %s: the async dir %s does not exist for %s'
-                   % (jid, ' or '.join(self.dirs), _record.user_name(os.geteuid())))
-        raise _failure(msg, ansible_job_id=jid, results_file=_record.job_paths(self.primary, jid).record,
-                       searched=list(self.dirs), started=True, finished=True)
+        # exactly the built-in's failure (whether the dir exists or not); where we looked is under asyncops
+        raise _failure(NOT_FOUND_MSG, **{
+            'ansible_job_id': jid, path_key: _record.job_paths(self.primary, jid).record,
+            'started': True, 'finished': True,
+            _record.BLOCK_KEY: {'searched': {'dirs': list(self.dirs), 'user': _record.user_name(os.geteuid())}}})
 
 
 # ---------------------------------------------------------------- what a job's status shows
@@ -224,7 +236,7 @@ def job_timing(async_dir: str, jid: str, record: t.Mapping[str, t.Any], now: flo
     elif state == _record.LOST:
         if started_at is not None:
             # up to the last sign of life: the newest of the record and its sidecars
-            seen = [m for m in (_mtime(p) for p in _sidecar_paths(paths, block) + [paths.record]) if m is not None]
+            seen = [m for m in (_mtime(p) for p in paths) if m is not None]
             elapsed = max(seen + [started_at]) - started_at
     else:
         if ended_at is None:
@@ -239,11 +251,6 @@ def job_timing(async_dir: str, jid: str, record: t.Mapping[str, t.Any], now: flo
     if state == _record.RUNNING and time_limit and started_at is not None:
         time_left = max(started_at + time_limit - now, 0.0)
     return Timing(started_at, ended_at, _round(elapsed), time_limit, _round(time_left))
-
-
-def _sidecar_paths(paths: _record.JobPaths, block: _record.AsyncopsBlock) -> t.List[str]:
-    return [str(block.get('progress_file') or paths.progress), str(block.get('stdout_file') or paths.out),
-            str(block.get('stderr_file') or paths.err)]
 
 
 def progress_with_rate(progress: t.Mapping[str, t.Any], started_at: t.Optional[float],
@@ -264,10 +271,13 @@ def progress_with_rate(progress: t.Mapping[str, t.Any], started_at: t.Optional[f
 
 def job_progress(async_dir: str, jid: str, record: t.Mapping[str, t.Any],
                  started_at: t.Optional[float], now: float) -> t.Optional[t.Dict[str, t.Any]]:
-    """The job's progress (its sidecar, else asyncops.progress of its record) with rate and eta."""
+    """The job's progress (its sidecar, else asyncops.progress of its record) with rate and eta.
+
+    The sidecar's path comes from the jid only (never from the record), and
+    _record.read_progress opens it with _record.open_private.
+    """
     block = _record.asyncops_block(record)
-    path = str(block.get('progress_file') or _record.job_paths(async_dir, jid).progress)
-    progress = _record.read_progress(path) if os.path.exists(path) else None
+    progress = _record.read_progress(_record.job_paths(async_dir, jid).progress)
     if progress is None and isinstance(block.get('progress'), dict):
         progress = _record.normalize_progress(block['progress'])  # folded into a core running record
     if progress is None:
@@ -280,11 +290,24 @@ def read_live(async_dir: str, jid: str) -> _record.Record:
     return _liveness.read_live_record(async_dir, jid)
 
 
+def job_view(result: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """The ``asyncops`` block of a single-job result (status_view, cleanup_job): what this collection adds."""
+    block = result.get(_record.BLOCK_KEY)
+    return block if isinstance(block, dict) else {}
+
+
 def status_view(async_dir: str, jid: str, record: t.Mapping[str, t.Any], tail: int = 10,
                 now: t.Optional[float] = None, core: t.Optional[_proc.CoreProcs] = None) -> t.Dict[str, t.Any]:
-    """What status returns for one job: the record as the built-in returns it, plus state, timing, progress, tails."""
+    """What status returns for one job (the result rule).
+
+    The top level is the record as the built-in returns it: the job's own keys
+    untouched, plus ``ansible_job_id``, ``started``, ``finished`` and
+    ``results_file``. Under ``asyncops``: the record's own block, with the view
+    (state, elapsed, time_limit, time_left, progress, stdout_tail, stderr_tail)
+    over it. Sidecar paths come from the jid only, never from the record.
+    """
     now = time.time() if now is None else now
-    result = dict(record)
+    result = {k: v for k, v in record.items() if k != _record.BLOCK_KEY}
     if 'started' not in record:
         result['finished'] = True  # core's rule: no 'started' key means a final module result
     elif 'finished' not in record:
@@ -292,38 +315,36 @@ def status_view(async_dir: str, jid: str, record: t.Mapping[str, t.Any], tail: i
     result['finished'] = bool(result['finished'])
     result['started'] = True
     result['ansible_job_id'] = jid
-    result['results_file'] = _record.job_paths(async_dir, jid).record
-    shadowed = {k: record[k] for k in VIEW_KEYS if k in record}
-    if shadowed:
-        result['job_keys_shadowed'] = shadowed
+    paths = _record.job_paths(async_dir, jid)
+    result['results_file'] = paths.record
     state = _record.record_state(record)
     timing = job_timing(async_dir, jid, record, now, core)
-    result.update(state=state, elapsed=timing.elapsed, time_limit=timing.time_limit, time_left=timing.time_left,
-                  progress=job_progress(async_dir, jid, record, timing.started_at, now))
-    if state in _record.FAILED_STATES:
-        result['failed'] = True
-    block = _record.asyncops_block(record)
-    paths = _record.job_paths(async_dir, jid)
-    for path, key in ((block.get('stdout_file') or paths.out, 'stdout_tail'),
-                      (block.get('stderr_file') or paths.err, 'stderr_tail')):
-        result.pop(key, None)
-        if tail > 0:
-            lines = tail_lines(str(path), tail)
+    view = dict(_record.asyncops_block(record))  # type: t.Dict[str, t.Any]
+    view.update(state=state, elapsed=timing.elapsed, time_limit=timing.time_limit, time_left=timing.time_left,
+                progress=job_progress(async_dir, jid, record, timing.started_at, now))
+    for key in ('stdout_tail', 'stderr_tail'):
+        view.pop(key, None)
+    if tail > 0:
+        for path, key in ((paths.out, 'stdout_tail'), (paths.err, 'stderr_tail')):
+            lines = tail_lines(path, tail)
             if lines is not None:
-                result[key] = lines
+                view[key] = lines
+    if state in _record.FAILED_STATES:
+        result['failed'] = True  # a lost (or killed, timed-out) job fails as the built-in's watcher's jobs do
+    result[_record.BLOCK_KEY] = view
     return result
 
 
 def kill_views(outcomes: t.Sequence[_kill.KillOutcome], tail: int) -> t.List[t.Dict[str, t.Any]]:
-    """The status of each job mode=kill was given, with what the kill did."""
+    """The status of each job mode=kill was given, with what the kill did (under asyncops)."""
     now = time.time()
     views = []
     for o in outcomes:
         view = status_view(o.async_dir, o.jid, o.record, tail, now)
-        view.update(changed=o.changed, msg=o.msg, kill=o.kill)
+        view.update(changed=o.changed, msg=o.msg)
         # the kill succeeded; the job's failure is its own (and failed=false keeps the controller from
         # reading a killed job's rc -15 as a failure of this task)
-        view['job_failed'] = bool(view.get('failed', False))
+        job_view(view).update(kill=o.kill, job_failed=bool(view.get('failed', False)))
         view['failed'] = False
         views.append(view)
     return views
@@ -342,29 +363,30 @@ def cleanup_job(async_dir: str, jid: str, check_mode: bool, now: float) -> t.Dic
     except _record.JobError:
         pass  # a damaged record is removed all the same: cleaning it up is what was asked
     removed = _prune.remove_files(async_dir, jid, check_mode)
-    return {'ansible_job_id': jid, 'erased': record_path, 'removed_files': removed, 'changed': bool(removed),
-            'started': False, 'finished': False, 'state': state, 'elapsed': elapsed}
+    # changed stays false, as the built-in reports it: what was removed is under asyncops
+    return {'ansible_job_id': jid, 'erased': record_path, 'changed': False,
+            'started': False, 'finished': False,
+            _record.BLOCK_KEY: {'state': state, 'elapsed': elapsed, 'removed_files': removed}}
 
 
 # ---------------------------------------------------------------- many jobs
 
-def summarize(views: t.Iterable[t.Mapping[str, t.Any]]) -> t.Dict[str, int]:
+def summarize(states: t.Iterable[t.Optional[str]]) -> t.Dict[str, int]:
+    """Counts of jobs by state (total, running, finished and one per state), from each job's state."""
     summary = {'total': 0, 'running': 0, 'finished': 0}
     for s in _record.STATES:
         summary.setdefault(s, 0)
-    for v in views:
+    for state in states:
         summary['total'] += 1
-        state = v.get('state')
         if state in summary:
-            summary[state] += 1
+            summary[str(state)] += 1
         if state != _record.RUNNING:
             summary['finished'] += 1
     return summary
 
 
-def aggregate_state(views: t.Sequence[t.Mapping[str, t.Any]]) -> t.Optional[str]:
+def aggregate_state(states: t.Sequence[t.Optional[str]]) -> t.Optional[str]:
     """running while any job runs; succeeded when all did; else the state of the first job that did not succeed."""
-    states = [v.get('state') for v in views]
     if not states:
         return None
     if _record.RUNNING in states:
@@ -376,23 +398,25 @@ def aggregate_state(views: t.Sequence[t.Mapping[str, t.Any]]) -> t.Optional[str]
 
 
 def many_result(mode: str, views: t.List[t.Dict[str, t.Any]], fail_on_job_failure: bool) -> t.Dict[str, t.Any]:
-    elapsed = [v['elapsed'] for v in views if v.get('elapsed') is not None]
+    """The result of jids: its own top level (jobs, jobs_by_jid, summary, aggregates); each entry a single-job result."""
+    states = [job_view(v).get('state') for v in views]
+    elapsed = [e for e in (job_view(v).get('elapsed') for v in views) if e is not None]
     result = {
         'jobs': views,
         'jobs_by_jid': {v['ansible_job_id']: v for v in views},
-        'summary': summarize(views),
-        'state': aggregate_state(views),
+        'summary': summarize(states),
+        'state': aggregate_state(states),
         'elapsed': max(elapsed) if elapsed else None,
         'started': mode != CLEANUP,
         'finished': all(v.get('finished') for v in views) if mode != CLEANUP else False,
         'changed': any(bool(v.get('changed')) for v in views),
     }  # type: t.Dict[str, t.Any]
     if mode in (STATUS, WAIT):
-        failed = [v for v in views if v.get('finished') and v.get('failed')]
+        failed = [(v, state) for v, state in zip(views, states) if v.get('finished') and v.get('failed')]
         if failed and fail_on_job_failure:
             result['failed'] = True
             result['msg'] = '%d of %d jobs failed: %s' % (
-                len(failed), len(views), ', '.join('%s (%s)' % (v['ansible_job_id'], v['state']) for v in failed))
+                len(failed), len(views), ', '.join('%s (%s)' % (v['ansible_job_id'], state) for v, state in failed))
     return result
 
 
@@ -430,7 +454,7 @@ def list_jobs(ctx: Context, states: t.Optional[t.Sequence[str]], now: float) -> 
     if states:
         jobs = [j for j in jobs if j['state'] in states]
     return {'jobs': jobs, 'jobs_by_jid': {j['ansible_job_id']: j for j in jobs}, 'garbage': garbage,
-            'summary': summarize(jobs), 'async_dirs': list(ctx.dirs), 'changed': False}
+            'summary': summarize(j['state'] for j in jobs), 'async_dirs': list(ctx.dirs), 'changed': False}
 
 
 # ---------------------------------------------------------------- entry point
@@ -507,16 +531,19 @@ def run(params: t.Mapping[str, t.Any], check_mode: bool = False,
         view = status_view(d, jid, record, tail, now)
         if params.get('cleanup') and view['finished']:
             view['erased'] = _record.job_paths(d, jid).record
-            view['removed_files'] = _prune.remove_files(d, jid, check_mode)
+            job_view(view)['removed_files'] = _prune.remove_files(d, jid, check_mode)
         views.append(view)
     if single:
         result = views[0]
         if not fail_on_job_failure and result.get('failed'):
+            # the task succeeds; that the job failed is said under asyncops, as mode=kill says it
+            job_view(result)['job_failed'] = True
             result['failed'] = False
     else:
         result = many_result(mode, views, fail_on_job_failure)
     if mode == WAIT:
-        result.update(waited=_round(waited), wait_started_at=wait_started_at, wait_ended_at=now)
+        block = result.setdefault(_record.BLOCK_KEY, {})
+        block.update(waited=_round(waited), wait_started_at=wait_started_at, wait_ended_at=now)
     return result
 
 

@@ -14,8 +14,9 @@ version_added: 0.1.0
 description:
   - A drop-in replacement for M(ansible.builtin.async_status). It takes the same options (O(jid), O(mode=status),
     O(mode=cleanup)) and returns the same keys (RV(ansible_job_id), RV(started), RV(finished), RV(results_file),
-    RV(erased), RV(stdout), RV(stderr) and the job's own result once it has finished), so a playbook written for the
-    built-in runs unchanged with the fully qualified name swapped, including a loop C(until) the result C(is finished).
+    RV(erased), RV(stdout), RV(stderr) and the job's own result once it has finished, untouched, with the same values),
+    so a playbook written for the built-in runs unchanged with the fully qualified name swapped, including a loop
+    C(until) the result C(is finished). Everything this module adds is under the one key RV(asyncops).
   - It reads jobs started by the built-in C(async) keyword and jobs started by this collection's launchers
     (M(asyncops.jobs.run), M(asyncops.jobs.download)).
   - It finds the job directory the way ansible-core does (the shell option C(async_dir), variable
@@ -96,13 +97,16 @@ options:
   cleanup:
     description:
       - With O(mode=status) or O(mode=wait), remove the record and the sidecars of each job that has finished (a
-        running job is left alone). The removed record is returned in RV(erased).
+        running job is left alone). The removed record is returned in RV(erased), every file removed in
+        RV(asyncops.removed_files).
     type: bool
     default: false
   tail:
     description:
       - The number of last lines of the job's live output (its C(<jid>.out) and C(<jid>.err) sidecars) returned in
-        RV(stdout_tail) and RV(stderr_tail). V(0) returns none.
+        RV(asyncops.stdout_tail) and RV(asyncops.stderr_tail). V(0) returns none.
+      - The sidecars are found from the job id only (never from paths the record names), and only read when they are
+        regular files of the user the task runs as (no link is followed).
     type: int
     default: 10
   state:
@@ -121,27 +125,36 @@ options:
     description:
       - With O(mode=status) or O(mode=wait), fail the task when a job that has finished failed (its result says so,
         or its state is C(failed), C(timeout), C(killed) or C(lost)), as the built-in does for one job.
-      - With V(false) the task succeeds and RV(state), RV(summary) tell what happened.
+      - With V(false) the task succeeds. For one O(jid) the result's C(failed) is then V(false),
+        RV(asyncops.job_failed) is V(true) when the job failed and RV(asyncops.state) tells how it ended; with O(jids),
+        RV(summary), RV(state) and each entry's C(asyncops.state) tell what happened.
     type: bool
     default: true
   query:
     description:
       - A JMESPath expression applied on the controller to the list of jobs that O(mode=list) and O(jids) return
-        (RV(jobs)); the outcome is returned in RV(query_result). For example
-        V([?state=='running' && elapsed > `600`].ansible_job_id).
+        (RV(jobs)); the outcome is returned in RV(query_result). For example, with O(mode=list)
+        V([?state=='running' && elapsed > `600`].ansible_job_id); with O(jids), whose entries are job results,
+        V([?asyncops.state=='running'].ansible_job_id).
       - Needs the Python library C(jmespath) on the controller. A missing library or a bad expression fails the task
         before anything runs on the target.
     type: str
 notes:
   - The job directory C(async_dir) is resolved per host and expanded for the user the module runs as; a job started
     with C(become_user=X) is found by a status task that also runs as C(X).
-  - The jobs of this collection record the state, timing and process ids in an C(asyncops) block of the record, which
-    is returned with the rest of the job's result.
-  - For a job of the built-in C(async) keyword that is still running, RV(elapsed) and RV(time_limit) come from the
-    job's processes (Linux C(/proc)); once it has finished, RV(elapsed) comes from the C(delta) of its result when it
-    has one and is V(null) otherwise.
-  - Where the job's own result has a key that this module sets at the top level (for example C(state) in the result
-    of M(ansible.builtin.file)), the job's value is kept in RV(job_keys_shadowed).
+  - The result rule. For one job the top-level keys of the result are exactly the job's own result plus the keys
+    M(ansible.builtin.async_status) adds (RV(ansible_job_id), RV(started), RV(finished), RV(results_file),
+    RV(erased), RV(stdout), RV(stderr), RV(stdout_lines), RV(stderr_lines)), with the same values; the job's own
+    C(state), C(elapsed), C(msg), C(rc) are never changed. Everything this module adds is under RV(asyncops). A
+    playbook that read C(r.state) before reads C(r.asyncops.state) (see the migration note in the collection's
+    C(docs/async_status.md)).
+  - The jobs of this collection record the state, timing and process ids in an C(asyncops) block of the record; it is
+    returned under RV(asyncops) with what this module computes over it.
+  - For a job of the built-in C(async) keyword that is still running, RV(asyncops.elapsed) and
+    RV(asyncops.time_limit) come from the job's processes (Linux C(/proc)); once it has finished,
+    RV(asyncops.elapsed) comes from the C(delta) of its result when it has one and is V(null) otherwise.
+  - With O(mode=cleanup) the result reports C(changed=false), as the built-in does; what it removed is listed in
+    RV(asyncops.removed_files).
 requirements:
   - jmespath (on the controller, only for O(query))
 extends_documentation_fragment:
@@ -188,7 +201,21 @@ EXAMPLES = r"""
   retries: 360
   delay: 10
 
-# The same in one round trip: the end of the job is seen within a fraction of a second
+# What this module adds is under asyncops; the job's own keys stay at the top level
+- name: Show the progress and the last lines of output of a running job
+  asyncops.jobs.async_status:
+    jid: "{{ migration.ansible_job_id }}"
+    tail: 5
+  register: job
+
+- name: Print them
+  ansible.builtin.debug:
+    msg: >-
+      {{ job.asyncops.state }} after {{ job.asyncops.elapsed }}s:
+      {{ (job.asyncops.progress or {}).percent | default('?') }}%
+      {{ job.asyncops.stdout_tail | default([]) | last | default('') }}
+
+# The same as the poll above in one round trip: the end of the job is seen within a fraction of a second
 - name: Wait for it and remove its record
   asyncops.jobs.async_status:
     jid: "{{ migration.ansible_job_id }}"
@@ -197,15 +224,6 @@ EXAMPLES = r"""
     cleanup: true
   register: job
   failed_when: job is failed or not job.finished
-
-- name: Show the progress and the last lines of output of a running job
-  asyncops.jobs.async_status:
-    jid: "{{ migration.ansible_job_id }}"
-    tail: 5
-  register: job
-
-- ansible.builtin.debug:
-    msg: "{{ job.state }} after {{ job.elapsed }}s: {{ job.progress.percent | default('?') }}% {{ job.stdout_tail | default([]) | last | default('') }}"
 
 - name: Start several jobs
   ansible.builtin.command: "/usr/local/bin/build {{ item }}"
@@ -223,14 +241,28 @@ EXAMPLES = r"""
     fail_on_job_failure: false
   register: all_builds
 
-- ansible.builtin.debug:
-    msg: "{{ all_builds.summary.succeeded }} of {{ all_builds.summary.total }} builds succeeded"
+- name: Report them
+  ansible.builtin.debug:
+    msg: >-
+      {{ all_builds.summary.succeeded }} of {{ all_builds.summary.total }} builds succeeded;
+      failed: {{ all_builds.jobs | selectattr('asyncops.state', '!=', 'succeeded') | map(attribute='ansible_job_id') }}
 
-- name: Cancel a job (SIGTERM, 10 s grace, SIGKILL)
+- name: Start a job to cancel
+  ansible.builtin.command: /usr/local/bin/reindex
+  async: 3600
+  poll: 0
+  register: reindex
+
+- name: Cancel it (SIGTERM, 10 s grace, SIGKILL)
   asyncops.jobs.async_status:
-    jid: "{{ migration.ansible_job_id }}"
+    jid: "{{ reindex.ansible_job_id }}"
     mode: kill
     grace: 10
+  register: killed
+
+- name: Say how it ended
+  ansible.builtin.debug:
+    msg: "{{ killed.asyncops.state }} by {{ killed.asyncops.kill.signal }}"
 
 - name: Jobs that have been running for more than 10 minutes
   asyncops.jobs.async_status:
@@ -247,50 +279,45 @@ EXAMPLES = r"""
 
 RETURN = r"""
 ansible_job_id:
-  description: The job id.
+  description: The job id, as the built-in returns it.
   returned: with O(jid) (not with O(jids), O(mode=list) or O(mode=prune))
   type: str
   sample: j360874038559.4169
 started:
   description:
-    - Whether the job has started. V(true) for every job found, as with the built-in (V(false) with O(mode=cleanup)).
-    - With O(jids), V(true).
+    - Whether the job has started, as the built-in returns it. V(true) for every job found (V(false) with
+      O(mode=cleanup)).
+    - With O(jids), V(true) (V(false) with O(mode=cleanup)).
   returned: with O(jid) or O(jids)
   type: bool
   sample: true
 finished:
   description:
-    - Whether the job has finished (succeeded, failed, timed out, was killed or is lost). Works with the C(finished)
-      test (a loop C(until) the result C(is finished)).
+    - Whether the job has finished (succeeded, failed, timed out, was killed or is lost), as the built-in returns it.
+      Works with the C(finished) test (a loop C(until) the result C(is finished)).
     - With O(jids), whether all the jobs have finished.
   returned: with O(jid) or O(jids)
   type: bool
   sample: false
 results_file:
-  description: The job's record on the target.
+  description: The job's record on the target, as the built-in returns it.
   returned: with O(jid), except with O(mode=cleanup)
   type: str
   sample: /home/deploy/.ansible_async/j360874038559.4169
 erased:
-  description: The record removed by O(mode=cleanup) or O(cleanup=true) (in check mode, the record that would be removed).
+  description:
+    - The record removed by O(mode=cleanup) or O(cleanup=true) (in check mode, the record that would be removed), as
+      the built-in returns it.
   returned: with O(mode=cleanup), or O(cleanup=true) once the job has finished
   type: str
   sample: /home/deploy/.ansible_async/j360874038559.4169
-removed_files:
-  description:
-    - Every file removed (the record and its sidecars; with O(mode=prune) also garbage). In check mode, what would be
-      removed.
-  returned: with O(mode=cleanup), O(mode=prune), or O(cleanup=true) once the job has finished
-  type: list
-  elements: str
-  sample: [/root/.ansible_async/j360874038559.4169, /root/.ansible_async/j360874038559.4169.out]
 stdout:
-  description: The job's standard output once it has finished (from its result); an empty string before.
+  description: The job's standard output once it has finished (from its result); an empty string before, as with the built-in.
   returned: with O(jid)
   type: str
   sample: ''
 stderr:
-  description: The job's standard error once it has finished (from its result); an empty string before.
+  description: The job's standard error once it has finished (from its result); an empty string before, as with the built-in.
   returned: with O(jid)
   type: str
   sample: ''
@@ -306,169 +333,157 @@ stderr_lines:
   type: list
   elements: str
   sample: []
+msg:
+  description:
+    - The job's own message once it has finished; for a job that could not be found, exactly V(could not find job)
+      (as the built-in says; where the module looked is in RV(asyncops.searched)); for a lost job, why it is lost;
+      with O(mode=kill), what the kill did; with O(jids), which jobs failed.
+  returned: when there is something to say
+  type: str
+  sample: job j1.2 is recorded as running but no process of it is alive
+asyncops:
+  description:
+    - Everything this module adds to a job's result (the result rule; the job's own keys, such as the C(state) of a
+      M(ansible.builtin.file) job or the C(elapsed) of a M(ansible.builtin.wait_for) job, stay at the top level as the
+      job wrote them).
+    - For a job of this collection (and a built-in job killed with O(mode=kill)) it also holds the block its record
+      carries (process ids, start and end time, rc, signal, reason, resource use), with the keys below over it.
+    - With O(jids), only RV(asyncops.waited), RV(asyncops.wait_started_at) and RV(asyncops.wait_ended_at) of a wait;
+      each entry of RV(jobs) has its own C(asyncops).
+  returned: with O(jid); with O(jids) and O(mode=wait); for a job that could not be found
+  type: dict
+  contains:
+    state:
+      description:
+        - The state of the job, one of V(running), V(succeeded), V(failed), V(timeout), V(killed), V(lost).
+        - V(lost) means the record says running but no process of the job is alive.
+        - With O(mode=cleanup), the state the job had when it was removed (V(null) for a damaged record).
+      returned: for a job found
+      type: str
+      sample: running
+    elapsed:
+      description:
+        - Seconds the job has run (while running) or ran (once finished). For a lost job, up to its last sign of life.
+        - V(null) where it cannot be known (a finished built-in job whose result has no C(delta)).
+      returned: for a job found
+      type: float
+      sample: 12.5
+    time_limit:
+      description: The job's time limit in seconds (the C(async) value of a built-in job), V(null) if none is known.
+      returned: with O(mode=status), O(mode=wait), O(mode=kill)
+      type: float
+      sample: 3600
+    time_left:
+      description: Seconds left before the time limit while the job runs, else V(null).
+      returned: with O(mode=status), O(mode=wait), O(mode=kill)
+      type: float
+      sample: 3587.5
+    progress:
+      description:
+        - The progress the job reports (its C(<jid>.progress) sidecar, or the progress folded into a built-in job's
+          record), with C(rate) and C(eta) computed here; V(null) if the job reports none.
+        - Keys C(percent) (0 to 100), C(message), C(current), C(total), C(unit), C(updated_at) (epoch seconds), C(rate)
+          (units per second since the start, percent per second without units) and C(eta) (estimated seconds left).
+      returned: with O(mode=status), O(mode=wait), O(mode=kill)
+      type: dict
+      sample: {percent: 42.0, message: downloading, current: 420, total: 1000, unit: MB, updated_at: 1767225600.0,
+               rate: 3.5, eta: 165.7}
+    stdout_tail:
+      description: The last O(tail) lines of the job's live standard output (its C(<jid>.out) sidecar).
+      returned: when the job has an output sidecar of its own and O(tail) is above 0
+      type: list
+      elements: str
+      sample: [step 3 of 5, step 4 of 5]
+    stderr_tail:
+      description: The last O(tail) lines of the job's live standard error (its C(<jid>.err) sidecar).
+      returned: when the job has an error sidecar of its own and O(tail) is above 0
+      type: list
+      elements: str
+      sample: []
+    removed_files:
+      description: The record and the sidecars removed (in check mode, that would be removed).
+      returned: with O(mode=cleanup), or O(cleanup=true) once the job has finished
+      type: list
+      elements: str
+      sample: [/root/.ansible_async/j360874038559.4169, /root/.ansible_async/j360874038559.4169.out]
+    waited:
+      description: Seconds O(mode=wait) waited.
+      returned: with O(mode=wait)
+      type: float
+      sample: 1.25
+    wait_started_at:
+      description: When O(mode=wait) started to wait, epoch seconds on the target.
+      returned: with O(mode=wait)
+      type: float
+      sample: 1767225600.0
+    wait_ended_at:
+      description: When O(mode=wait) stopped waiting, epoch seconds on the target.
+      returned: with O(mode=wait)
+      type: float
+      sample: 1767225601.25
+    kill:
+      description:
+        - What O(mode=kill) did. Keys C(signal) (the last signal sent to the job's process group, V(SIGTERM) or
+          V(SIGKILL), V(null) if none), C(grace), C(supervisor_notified) (whether the supervisor was told with
+          SIGUSR1), C(recorded_by) (who wrote the final record, V(supervisor), V(job) or
+          V(asyncops.jobs.async_status)), C(process_group), C(term_sent_at) and C(kill_sent_at) (epoch seconds on
+          the target).
+      returned: with O(mode=kill)
+      type: dict
+      sample: {signal: SIGKILL, grace: 5, supervisor_notified: true, recorded_by: supervisor, process_group: 4242,
+               term_sent_at: 1767225600.0, kill_sent_at: 1767225605.0}
+    job_failed:
+      description:
+        - Whether the job's own result says failed while the task does not fail. With O(mode=kill) (a killed job
+          did fail; the task only fails when the kill fails) and with O(fail_on_job_failure=false).
+      returned: with O(mode=kill); with O(fail_on_job_failure=false) when the job failed
+      type: bool
+      sample: true
+    searched:
+      description: Where a job that could not be found was looked for.
+      returned: when the job could not be found
+      type: dict
+      contains:
+        dirs:
+          description: The job directories searched.
+          type: list
+          elements: str
+          returned: success
+        user:
+          description: The user the task ran as, as C(name (uid N)).
+          type: str
+          returned: success
+      sample: {dirs: [/root/.ansible_async], user: root (uid 0)}
+  sample: {state: running, elapsed: 12.5, time_limit: 600.0, time_left: 587.5, progress: null,
+           stdout_tail: [step 3 of 5], pid: 4242, pgid: 4242, supervisor_pid: 4240, started_at: 1767225600.0}
 state:
   description:
-    - The state of the job, one of V(running), V(succeeded), V(failed), V(timeout), V(killed), V(lost).
-    - V(lost) means the record says running but no process of the job is alive.
-    - With O(jids), V(running) while any job runs, V(succeeded) when all did, else the state of the first job (in the
-      order given) that did not succeed.
-    - With O(mode=cleanup), the state the job had when it was removed (V(null) for a damaged record).
-  returned: with O(jid) or O(jids)
+    - With O(jids), the state of all the jobs together; V(running) while any job runs, V(succeeded) when all did,
+      else the state of the first job (in the order given) that did not succeed.
+    - With one O(jid) the state of the job is RV(asyncops.state); a C(state) at the top level is the job's own.
+  returned: with O(jids)
   type: str
   sample: running
 elapsed:
   description:
-    - Seconds the job has run (while running) or ran (once finished). For a lost job, up to its last sign of life.
-    - V(null) where it cannot be known (a finished built-in job whose result has no C(delta)).
-    - With O(jids), the largest of the jobs.
-  returned: with O(jid) or O(jids)
+    - With O(jids), the largest RV(asyncops.elapsed) of the jobs.
+    - With one O(jid) see RV(asyncops.elapsed); an C(elapsed) at the top level is the job's own.
+  returned: with O(jids)
   type: float
   sample: 12.5
-time_limit:
-  description: The job's time limit in seconds (the C(async) value of a built-in job), V(null) if none is known.
-  returned: with O(jid)
-  type: float
-  sample: 3600
-time_left:
-  description: Seconds left before the time limit while the job runs, else V(null).
-  returned: with O(jid)
-  type: float
-  sample: 3587.5
-progress:
-  description:
-    - The progress the job reports (its C(<jid>.progress) sidecar, or the progress folded into a built-in job's
-      record), with RV(progress.rate) and RV(progress.eta) computed here; V(null) if the job reports none.
-  returned: with O(jid)
-  type: dict
-  contains:
-    percent:
-      description: Percent done (0 to 100), from the job or derived from RV(progress.current)/RV(progress.total).
-      type: float
-      returned: success
-    message:
-      description: What the job says it does.
-      type: str
-      returned: success
-    current:
-      description: Units done.
-      type: float
-      returned: success
-    total:
-      description: Units to do.
-      type: float
-      returned: success
-    unit:
-      description: The unit of RV(progress.current) and RV(progress.total) (for example C(bytes)).
-      type: str
-      returned: success
-    updated_at:
-      description: When the job last reported progress (epoch seconds).
-      type: float
-      returned: success
-    rate:
-      description: Units per second since the start (percent per second without units).
-      type: float
-      returned: success
-    eta:
-      description: Estimated seconds left.
-      type: float
-      returned: success
-  sample: {percent: 42.0, message: downloading, current: 420, total: 1000, unit: MB, updated_at: 1767225600.0,
-           rate: 3.5, eta: 165.7}
-stdout_tail:
-  description: The last O(tail) lines of the job's live standard output (its C(<jid>.out) sidecar).
-  returned: with O(jid), when the job has an output sidecar and O(tail) is above 0
+removed_files:
+  description: Every file O(mode=prune) removed (records, sidecars and garbage). In check mode, what would be removed.
+  returned: with O(mode=prune)
   type: list
   elements: str
-  sample: [step 3 of 5, step 4 of 5]
-stderr_tail:
-  description: The last O(tail) lines of the job's live standard error (its C(<jid>.err) sidecar).
-  returned: with O(jid), when the job has an error sidecar and O(tail) is above 0
-  type: list
-  elements: str
-  sample: []
-job_keys_shadowed:
-  description: The job's own values of keys this module sets at the top level (RV(state), RV(elapsed), ...).
-  returned: when the job's result has such keys
-  type: dict
-  sample: {state: directory}
-asyncops:
-  description:
-    - What the supervisor of a job of this collection records (process ids, start and end time, time limit, state, rc,
-      signal, reason, resource use); also written by O(mode=kill) for a killed built-in job.
-  returned: for jobs of this collection and killed built-in jobs
-  type: dict
-  sample: {state: running, pid: 4242, pgid: 4242, started_at: 1767225600.0, time_limit: 600}
-msg:
-  description: What happened (a failure, a lost job, a kill).
-  returned: when there is something to say
-  type: str
-  sample: job j1.2 is recorded as running but no process of it is alive
-searched:
-  description: The job directories searched for a job that was not found.
-  returned: when the job could not be found
-  type: list
-  elements: str
-  sample: [/root/.ansible_async]
-kill:
-  description: What O(mode=kill) did.
-  returned: with O(mode=kill)
-  type: dict
-  contains:
-    signal:
-      description: The last signal sent to the job's process group (V(SIGTERM), V(SIGKILL)), V(null) if none.
-      type: str
-      returned: success
-    grace:
-      description: The grace period used.
-      type: float
-      returned: success
-    supervisor_notified:
-      description: Whether the supervisor was told (SIGUSR1) that the job is killed.
-      type: bool
-      returned: success
-    recorded_by:
-      description: Who wrote the final record (V(supervisor), V(job), V(asyncops.jobs.async_status)); V(null) if none.
-      type: str
-      returned: success
-    process_group:
-      description: The process group signalled.
-      type: int
-      returned: when one was signalled
-    term_sent_at:
-      description: When SIGTERM was sent to the group (epoch seconds on the target).
-      type: float
-      returned: when it was sent
-    kill_sent_at:
-      description: When SIGKILL was sent to the group, after the grace (epoch seconds on the target).
-      type: float
-      returned: when it was sent
-  sample: {signal: SIGKILL, grace: 5, supervisor_notified: true, recorded_by: supervisor, process_group: 4242,
-           term_sent_at: 1767225600.0, kill_sent_at: 1767225605.0}
-job_failed:
-  description: With O(mode=kill), whether the job's own result says failed (a killed job does); the task itself only fails when the kill fails.
-  returned: with O(mode=kill)
-  type: bool
-  sample: true
-waited:
-  description: Seconds O(mode=wait) waited.
-  returned: with O(mode=wait)
-  type: float
-  sample: 1.25
-wait_started_at:
-  description: When O(mode=wait) started to wait, epoch seconds on the target.
-  returned: with O(mode=wait)
-  type: float
-  sample: 1767225600.0
-wait_ended_at:
-  description: When O(mode=wait) stopped waiting, epoch seconds on the target.
-  returned: with O(mode=wait)
-  type: float
-  sample: 1767225601.25
+  sample: [/root/.ansible_async/j360874038559.4169, /root/.ansible_async/j360874038559.4169.out]
 jobs:
   description:
-    - With O(jids), one result per job, in the order given, each with the keys a single job returns.
-    - With O(mode=list), one entry per job of the job directory (the keys listed here).
+    - With O(jids), one result per job, in the order given, each what a single O(jid) returns (the job's own keys,
+      ours under C(asyncops)), so a O(query) reads C(asyncops.state), for example
+      V([?asyncops.state=='running'].ansible_job_id).
+    - With O(mode=list), one entry per job of the job directory (the keys listed here, C(state) and C(elapsed) at the
+      entry's top level).
   returned: with O(jids) or O(mode=list)
   type: list
   elements: dict
@@ -478,9 +493,9 @@ jobs:
       type: str
       returned: success
     state:
-      description: The state of the job.
+      description: The state of the job (with O(jids), in C(asyncops.state)).
       type: str
-      returned: success
+      returned: with O(mode=list)
     finished:
       description: Whether the job has finished.
       type: bool
@@ -488,7 +503,7 @@ jobs:
     failed:
       description: Whether the job failed (states V(failed), V(timeout), V(killed), V(lost)).
       type: bool
-      returned: success
+      returned: with O(mode=list); with O(jids) when the job failed
     kind:
       description: V(asyncops) for a job of this collection, V(builtin) for one of the built-in C(async) keyword.
       type: str
@@ -502,25 +517,25 @@ jobs:
       type: float
       returned: with O(mode=list)
     elapsed:
-      description: As RV(elapsed).
+      description: As RV(asyncops.elapsed).
       type: float
-      returned: success
+      returned: with O(mode=list)
     time_limit:
-      description: As RV(time_limit).
+      description: As RV(asyncops.time_limit).
       type: float
-      returned: success
+      returned: with O(mode=list)
     time_left:
-      description: As RV(time_left).
+      description: As RV(asyncops.time_left).
       type: float
-      returned: success
+      returned: with O(mode=list)
     age:
       description: Seconds since the job's last activity (the newest of its record and sidecars).
       type: float
       returned: with O(mode=list)
     progress:
-      description: As RV(progress).
+      description: As RV(asyncops.progress).
       type: dict
-      returned: success
+      returned: with O(mode=list)
     size:
       description: Bytes used by the record and its sidecars.
       type: int
@@ -533,7 +548,7 @@ jobs:
     results_file:
       description: The record.
       type: str
-      returned: success
+      returned: with O(mode=list); with O(jids) except with O(mode=cleanup)
     async_dir:
       description: The job directory that holds the job.
       type: str
@@ -551,7 +566,7 @@ jobs_by_jid:
   description: RV(jobs) as a dictionary keyed by job id.
   returned: with O(jids) or O(mode=list)
   type: dict
-  sample: {j1.2: {ansible_job_id: j1.2, state: running}}
+  sample: {j1.2: {ansible_job_id: j1.2, started: true, finished: false, asyncops: {state: running}}}
 summary:
   description: How many jobs are in each state.
   returned: with O(jids) or O(mode=list)
@@ -637,7 +652,7 @@ from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _status
 
 
-def main():
+def main() -> None:
     argument_spec = dict(_status.ARGUMENT_SPEC, **_async_dir.ASYNC_DIR_ARGUMENT_SPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,

@@ -15,8 +15,8 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.asyncops.jobs.plugins.action import async_status as action_mod
 
-RUNNING = {'started': True, 'finished': False, 'ansible_job_id': 'j1.2', 'state': 'running', 'elapsed': 1.0,
-           'results_file': '/root/.ansible_async/j1.2'}
+RUNNING = {'started': True, 'finished': False, 'ansible_job_id': 'j1.2',
+           'results_file': '/root/.ansible_async/j1.2', 'asyncops': {'state': 'running', 'elapsed': 1.0}}
 JOBS = [
     {'ansible_job_id': 'j1.1', 'state': 'running', 'elapsed': 900.5},
     {'ansible_job_id': 'j1.2', 'state': 'running', 'elapsed': 12.0},
@@ -56,7 +56,8 @@ def test_status_is_one_module_run_with_the_unexpanded_async_dir():
     action = make_action({'jid': 'j1.2'}, RUNNING)
     result = action.run(task_vars={})
     assert module_args(action) == {'jid': 'j1.2', '_async_dir': '~/.my_async'}
-    assert result['started'] is True and result['finished'] is False and result['state'] == 'running'
+    assert result['started'] is True and result['finished'] is False and result['asyncops']['state'] == 'running'
+    assert 'state' not in result
     # the built-in's defaults
     assert (result['stdout'], result['stderr'], result['stdout_lines'], result['stderr_lines']) == ('', '', [], [])
 
@@ -75,9 +76,11 @@ def test_started_and_finished_become_bools():
 
 
 def test_job_result_keys_win_over_defaults():
-    done = {'started': True, 'finished': True, 'stdout': 'out', 'stdout_lines': ['out'], 'rc': 0, 'state': 'succeeded'}
+    done = {'started': True, 'finished': True, 'stdout': 'out', 'stdout_lines': ['out'], 'rc': 0, 'state': 'directory',
+            'asyncops': {'state': 'succeeded'}}
     result = make_action({'jid': 'j1.2'}, done).run(task_vars={})
     assert result['stdout'] == 'out' and result['stdout_lines'] == ['out'] and result['stderr'] == ''
+    assert result['state'] == 'directory' and result['asyncops'] == {'state': 'succeeded'}
 
 
 def test_query_runs_on_the_controller_and_is_not_sent():
@@ -93,6 +96,16 @@ def test_query_on_many_jobs():
     action = make_action({'jids': ['j1.1', 'j1.2'], 'mode': 'wait', 'query': 'length([])'},
                          {'jobs': JOBS[:2], 'summary': {}})
     assert action.run(task_vars={})['query_result'] == 2
+
+
+def test_query_over_jids_reads_the_entries_asyncops_state():
+    # each jids entry is a single-job result: a file job's own state at the top, ours under asyncops
+    jobs = [{'ansible_job_id': 'j1.1', 'state': 'directory', 'asyncops': {'state': 'running'}},
+            {'ansible_job_id': 'j1.2', 'state': 'running', 'asyncops': {'state': 'succeeded'}}]
+    action = make_action({'jids': ['j1.1', 'j1.2'], 'query': "[?asyncops.state=='running'].ansible_job_id"},
+                         {'jobs': jobs, 'summary': {}})
+    result = action.run(task_vars={})
+    assert result['query_result'] == ['j1.1'] and 'stdout' not in result
 
 
 @pytest.mark.parametrize('query, match', [

@@ -74,7 +74,7 @@ def test_job_written_under_overridden_home_is_found(tmp_path, monkeypatch):
     monkeypatch.setenv('HOME', str(tmp_path / 'env'))
     for jid, where in (('j1.2', env_dir), ('j3.4', pw_dir)):
         result = _status.run({'jid': jid, '_async_dir': '~/.ansible_async'}, environ={})
-        assert result['state'] == 'succeeded' and result['results_file'] == str(where / jid)
+        assert result['asyncops']['state'] == 'succeeded' and result['results_file'] == str(where / jid)
     # with HOME the passwd home, the record written under the other HOME is out of reach (as for the built-in)
     monkeypatch.setenv('HOME', str(tmp_path / 'pw'))
     with pytest.raises(_record.JobError, match='could not find job'):
@@ -87,13 +87,25 @@ def test_unknown_job_fails_like_the_builtin(adir):
     assert e.value.msg == 'could not find job'
     assert e.value.result['started'] is True and e.value.result['finished'] is True
     assert e.value.result['ansible_job_id'] == 'j1.2'
-    assert e.value.result['searched'] == [adir]
+    assert e.value.result['results_file'] == os.path.join(adir, 'j1.2') and 'erased' not in e.value.result
+    assert e.value.result['asyncops'] == {'searched': {'dirs': [adir], 'user': _record.user_name(os.geteuid())}}
+    assert 'searched' not in e.value.result
+    # cleanup names the record as erased, as the built-in's cleanup does
+    with pytest.raises(_record.JobError) as e:
+        run_status(adir, jid='j1.2', mode='cleanup')
+    assert e.value.msg == 'could not find job'
+    assert e.value.result['erased'] == os.path.join(adir, 'j1.2') and 'results_file' not in e.value.result
 
 
-def test_missing_async_dir_is_named(tmp_path):
+@pytest.mark.parametrize('mode', ['status', 'cleanup', 'wait', 'kill'])
+def test_missing_async_dir_is_exactly_could_not_find_job(tmp_path, mode):
     missing = str(tmp_path / 'nope')
-    with pytest.raises(_record.JobError, match='could not find job j1.2: the async dir .*nope does not exist'):
-        run_status(missing, jid='j1.2')
+    with pytest.raises(_record.JobError) as e:
+        run_status(missing, jid='j1.2', mode=mode)
+    assert e.value.msg == 'could not find job'
+    assert e.value.result['asyncops']['searched'] == {'dirs': [missing], 'user': _record.user_name(os.geteuid())}
+    assert (e.value.result['started'], e.value.result['finished'], e.value.result['ansible_job_id']) == (
+        True, True, 'j1.2')
 
 
 BAD_JIDS = ['../canary', '../../canary', 'j1.2/../../canary', '/etc/passwd', '..', '.', '', ' j1.2', 'j1.2 ',
@@ -150,14 +162,20 @@ def test_core_finished_records(adir):
     write_job(adir, 'j3.4', {'rc': 2, 'failed': True, 'msg': 'non-zero return code', 'ansible_job_id': 'j3.4'})
     write_job(adir, 'j5.6', {'msg': 'Timeout exceeded', 'failed': True, 'child_pid': 4242})
     ok = run_status(adir, jid='j1.2')
-    assert (ok['started'], ok['finished'], ok['state'], ok['elapsed'], ok['stdout']) == (True, True, 'succeeded', 2.5, 'hi')
-    assert ok['changed'] is True and 'failed' not in ok
+    ours = ok.pop('asyncops')
+    # the record, plus exactly the keys the built-in adds
+    assert ok == {'rc': 0, 'changed': True, 'stdout': 'hi', 'delta': '0:00:02.500000', 'ansible_job_id': 'j1.2',
+                  'started': True, 'finished': True, 'results_file': os.path.join(adir, 'j1.2')}
+    assert (ours['state'], ours['elapsed']) == ('succeeded', 2.5)
     failed = run_status(adir, jid='j3.4')
-    assert failed['state'] == 'failed' and failed['failed'] is True and failed['finished'] is True
-    assert failed['elapsed'] is None  # a finished built-in job without delta: not known
+    assert failed['asyncops']['state'] == 'failed' and failed['failed'] is True and failed['finished'] is True
+    assert failed['asyncops']['elapsed'] is None  # a finished built-in job without delta: not known
     timeout = run_status(adir, jid='j5.6')
-    assert timeout['state'] == 'timeout' and timeout['failed'] is True and timeout['ansible_job_id'] == 'j5.6'
-    assert run_status(adir, jid='j3.4', fail_on_job_failure=False)['failed'] is False
+    assert timeout['asyncops']['state'] == 'timeout' and timeout['failed'] is True
+    assert timeout['ansible_job_id'] == 'j5.6' and timeout['child_pid'] == 4242
+    relaxed = run_status(adir, jid='j3.4', fail_on_job_failure=False)
+    assert relaxed['failed'] is False and relaxed['asyncops']['job_failed'] is True
+    assert 'job_failed' not in run_status(adir, jid='j1.2', fail_on_job_failure=False)['asyncops']
 
 
 @linux_only
@@ -165,12 +183,14 @@ def test_core_running_job(adir, procs):
     before = time.time()
     jid = start_core(adir, procs, limit=60)
     result = run_status(adir, jid=jid)
-    assert (result['state'], result['started'], result['finished']) == ('running', True, False)
-    assert result['time_limit'] == 60.0
+    ours = result['asyncops']
+    assert (ours['state'], result['started'], result['finished']) == ('running', True, False)
+    assert ours['time_limit'] == 60.0
     # started_at comes from the job's own processes: within this test's window
-    assert 0.0 <= result['elapsed'] <= time.time() - before + 1.0
-    assert 55.0 <= result['time_left'] <= 60.0
-    assert result['progress'] is None and 'stdout_tail' not in result
+    assert 0.0 <= ours['elapsed'] <= time.time() - before + 1.0
+    assert 55.0 <= ours['time_left'] <= 60.0
+    assert ours['progress'] is None and 'stdout_tail' not in ours
+    assert set(result) == {'started', 'finished', 'ansible_job_id', 'results_file', 'asyncops'}
 
 
 @linux_only
@@ -185,7 +205,7 @@ def test_core_job_killed_from_outside_is_lost(adir, procs):
     while _proc.core_job_pids(jid) and time.time() < deadline:
         time.sleep(0.05)
     result = run_status(adir, jid=jid)
-    assert (result['state'], result['finished'], result['failed']) == ('lost', True, True)
+    assert (result['asyncops']['state'], result['finished'], result['failed']) == ('lost', True, True)
     assert 'no process of it is alive' in result['msg']
     # the record on disk is unchanged: lost is what a reader concludes
     assert _record.read_record(adir, jid)['finished'] is False
@@ -194,7 +214,8 @@ def test_core_job_killed_from_outside_is_lost(adir, procs):
 def test_core_running_record_without_processes_is_lost(adir):
     write_job(adir, 'j1.2', {'started': True, 'finished': False, 'ansible_job_id': 'j1.2'})
     result = run_status(adir, jid='j1.2')
-    assert (result['state'], result['finished'], result['failed']) == ('lost', True, True)
+    assert (result['asyncops']['state'], result['finished'], result['failed']) == ('lost', True, True)
+    assert 'no process of it is alive' in result['msg'] and 'state' not in result
 
 
 def test_folded_progress_in_a_core_record(adir, monkeypatch):
@@ -205,11 +226,12 @@ def test_folded_progress_in_a_core_record(adir, monkeypatch):
                              'asyncops': {'progress': {'current': 50, 'total': 200, 'unit': 'MB',
                                                        'message': 'copying', 'updated_at': time.time()}}})
     result = run_status(adir, jid='j1.2')
-    assert result['state'] == 'running' and 'job_keys_shadowed' not in result
-    p = result['progress']
+    ours = result['asyncops']
+    assert ours['state'] == 'running' and 'state' not in result and 'progress' not in result
+    p = ours['progress']
     assert (p['percent'], p['unit'], p['message']) == (25.0, 'MB', 'copying')
     assert 4.0 <= p['rate'] <= 6.0 and 25.0 <= p['eta'] <= 35.0
-    assert result['time_limit'] == 100.0 and 85.0 <= result['time_left'] <= 91.0
+    assert ours['time_limit'] == 100.0 and 85.0 <= ours['time_left'] <= 91.0
 
 
 def test_supervised_running_view(adir, monkeypatch):
@@ -227,12 +249,52 @@ def test_supervised_running_view(adir, monkeypatch):
     with open(base + '.err', 'w') as f:
         f.write('warning\n')
     result = run_status(adir, jid='j1.2', tail=3)
-    assert result['state'] == 'running' and result['finished'] is False
-    assert 19.0 <= result['elapsed'] <= 25.0 and result['time_limit'] == 50
-    assert 25.0 <= result['time_left'] <= 31.0
-    assert result['progress']['percent'] == 40.0 and result['progress']['eta'] == 30.0
-    assert result['stdout_tail'] == ['out 17', 'out 18', 'out 19'] and result['stderr_tail'] == ['warning']
-    assert 'stdout_tail' not in run_status(adir, jid='j1.2', tail=0)
+    ours = result['asyncops']
+    assert ours['state'] == 'running' and result['finished'] is False
+    assert 19.0 <= ours['elapsed'] <= 25.0 and ours['time_limit'] == 50
+    assert 25.0 <= ours['time_left'] <= 31.0
+    assert ours['progress']['percent'] == 40.0 and ours['progress']['eta'] == 30.0
+    assert ours['stdout_tail'] == ['out 17', 'out 18', 'out 19'] and ours['stderr_tail'] == ['warning']
+    assert (ours['pid'], ours['pgid'], ours['supervisor_pid']) == (100, 100, 99)  # the record's block, merged
+    assert set(result) == {'started', 'finished', 'ansible_job_id', 'results_file', 'asyncops'}
+    assert 'stdout_tail' not in run_status(adir, jid='j1.2', tail=0)['asyncops']
+
+
+def test_sidecar_paths_in_a_record_are_ignored(adir, tmp_path, monkeypatch):
+    """Sidecars are the jid's (job_paths): a record naming other files never makes us read them."""
+    monkeypatch.setattr(_proc, 'pid_is', lambda pid, start: True)
+    secret = tmp_path / 'secret'
+    secret.write_text('root only\n')
+    fake_progress = tmp_path / 'progress'
+    fake_progress.write_text(json.dumps({'percent': 99, 'message': 'not the job'}))
+    write_job(adir, 'j1.2', {'started': True, 'finished': False, 'ansible_job_id': 'j1.2', 'asyncops': {
+        'state': 'running', 'pid': 100, 'supervisor_pid': 99, 'started_at': time.time() - 5,
+        'progress_file': str(fake_progress), 'stdout_file': str(secret), 'stderr_file': str(secret)}})
+    ours = run_status(adir, jid='j1.2')['asyncops']
+    assert 'stdout_tail' not in ours and 'stderr_tail' not in ours and ours['progress'] is None
+    # the jid's own sidecars are read
+    with open(os.path.join(adir, 'j1.2.out'), 'w') as f:
+        f.write('mine\n')
+    assert run_status(adir, jid='j1.2')['asyncops']['stdout_tail'] == ['mine']
+
+
+def test_sidecars_that_are_links_or_not_ours_are_not_read(adir, tmp_path, monkeypatch):
+    monkeypatch.setattr(_proc, 'pid_is', lambda pid, start: True)
+    secret = tmp_path / 'secret'
+    secret.write_text('root only\n')
+    secret_progress = tmp_path / 'secret_progress'
+    secret_progress.write_text(json.dumps({'percent': 99}))
+    write_job(adir, 'j1.2', {'started': True, 'finished': False, 'ansible_job_id': 'j1.2', 'asyncops': {
+        'state': 'running', 'pid': 100, 'supervisor_pid': 99, 'started_at': time.time() - 5}})
+    base = os.path.join(adir, 'j1.2')
+    os.symlink(str(secret), base + '.out')
+    linked = tmp_path / 'linked'
+    linked.write_text('also root only\n')
+    os.link(str(linked), base + '.err')  # a second name: not a file of a job
+    os.symlink(str(secret_progress), base + '.progress')
+    ours = run_status(adir, jid='j1.2')['asyncops']
+    assert 'stdout_tail' not in ours and 'stderr_tail' not in ours and ours['progress'] is None
+    assert _status.tail_lines(base + '.out', 5) is None and _status.tail_lines(str(secret), 5) == ['root only']
 
 
 def test_supervised_final_states(adir):
@@ -241,15 +303,29 @@ def test_supervised_final_states(adir):
         write_job(adir, jid, {'started': True, 'finished': True, 'ansible_job_id': jid, 'failed': failed, 'rc': 0,
                               'asyncops': {'state': state, 'pid': 1, 'started_at': 100.0, 'ended_at': 112.5}})
         result = run_status(adir, jid=jid, fail_on_job_failure=True)
-        assert result['state'] == state and result['elapsed'] == 12.5 and result['finished'] is True
-        assert bool(result.get('failed')) is failed
+        ours = result['asyncops']
+        assert ours['state'] == state and ours['elapsed'] == 12.5 and result['finished'] is True
+        assert bool(result.get('failed')) is failed and result['rc'] == 0
 
 
-def test_job_keys_that_the_view_sets_are_kept_aside(adir):
-    write_job(adir, 'j1.2', {'changed': True, 'state': 'directory', 'path': '/x', 'elapsed': 3, 'ansible_job_id': 'j1.2'})
+def test_a_jobs_own_keys_stay_at_the_top_level_untouched(adir):
+    """The result rule: the job's state/elapsed/progress are its own; ours are under asyncops."""
+    own = {'changed': True, 'state': 'directory', 'path': '/x', 'elapsed': 3, 'progress': 'x',
+           'time_limit': 'own', 'stdout_tail': 'own', 'msg': 'done', 'rc': 0}
+    write_job(adir, 'j1.2', dict(own, ansible_job_id='j1.2'))
     result = run_status(adir, jid='j1.2')
-    assert result['state'] == 'succeeded' and result['path'] == '/x'
-    assert result['job_keys_shadowed'] == {'state': 'directory', 'elapsed': 3}
+    ours = result.pop('asyncops')
+    assert result == dict(own, ansible_job_id='j1.2', started=True, finished=True,
+                          results_file=os.path.join(adir, 'j1.2'))
+    assert ours['state'] == 'succeeded' and ours['progress'] is None and ours['elapsed'] != 3
+    # a supervised record: its own block is merged under asyncops, the view over it
+    write_job(adir, 'j3.4', dict(own, started=True, finished=True, ansible_job_id='j3.4', asyncops={
+        'state': 'succeeded', 'pid': 7, 'rc': 0, 'reason': 'exited', 'started_at': 10.0, 'ended_at': 14.0}))
+    result = run_status(adir, jid='j3.4')
+    assert (result['state'], result['elapsed'], result['progress']) == ('directory', 3, 'x')
+    assert result['asyncops']['state'] == 'succeeded' and result['asyncops']['elapsed'] == 4.0
+    assert (result['asyncops']['pid'], result['asyncops']['reason']) == (7, 'exited')
+    assert 'job_keys_shadowed' not in result
 
 
 def test_cleanup_option_removes_finished_jobs_only(adir, monkeypatch):
@@ -258,7 +334,8 @@ def test_cleanup_option_removes_finished_jobs_only(adir, monkeypatch):
     checked = run_status(adir, jid='j1.2', cleanup=True, check_mode=True)
     assert checked['erased'] == os.path.join(adir, 'j1.2') and os.path.exists(checked['erased'])
     result = run_status(adir, jid='j1.2', cleanup=True)
-    assert sorted(result['removed_files']) == [os.path.join(adir, n) for n in ('j1.2', 'j1.2.out')]
+    assert 'removed_files' not in result
+    assert sorted(result['asyncops']['removed_files']) == [os.path.join(adir, n) for n in ('j1.2', 'j1.2.out')]
     assert os.listdir(adir) == []
     monkeypatch.setattr(_liveness, 'job_processes_alive', lambda record, jid, core_prefixes=None: True)
     monkeypatch.setattr(_proc, 'core_procs', lambda jid: _proc.CoreProcs(None, [], None, None))
@@ -313,10 +390,14 @@ def test_cleanup_mode(adir):
         open(os.path.join(adir, 'j1.2' + ext), 'w').close()
     open(os.path.join(adir, 'j1.2.other'), 'w').close()
     checked = run_status(adir, jid='j1.2', mode='cleanup', check_mode=True)
-    assert checked['changed'] is True and len(checked['removed_files']) == 4 and len(os.listdir(adir)) == 5
+    assert checked['changed'] is False and len(checked['asyncops']['removed_files']) == 4
+    assert len(os.listdir(adir)) == 5
     result = run_status(adir, jid='j1.2', mode='cleanup')
-    assert result['erased'] == os.path.join(adir, 'j1.2') and result['changed'] is True
-    assert result['state'] == 'lost'  # what it was when removed
+    ours = result.pop('asyncops')
+    # the built-in's cleanup keys at the top level (changed: true is ours, documented), the rest under asyncops
+    assert result == {'ansible_job_id': 'j1.2', 'erased': os.path.join(adir, 'j1.2'), 'changed': False,
+                      'started': False, 'finished': False}
+    assert ours['state'] == 'lost'  # what it was when removed
     assert os.listdir(adir) == ['j1.2.other']
     with pytest.raises(_record.JobError, match='could not find job'):
         run_status(adir, jid='j1.2', mode='cleanup')
@@ -328,8 +409,8 @@ def test_cleanup_mode_removes_sidecars_left_without_a_record(adir):
         open(os.path.join(adir, 'j1.2' + ext), 'w').close()
     open(os.path.join(adir, 'j1.2.other'), 'w').close()
     result = run_status(adir, jid='j1.2', mode='cleanup')
-    assert result['changed'] is True and result['state'] is None
-    assert sorted(result['removed_files']) == [os.path.join(adir, 'j1.2.out'), os.path.join(adir, 'j1.2.progress')]
+    assert result['changed'] is False and result['asyncops']['state'] is None
+    assert sorted(result['asyncops']['removed_files']) == [os.path.join(adir, 'j1.2.out'), os.path.join(adir, 'j1.2.progress')]
     assert os.listdir(adir) == ['j1.2.other']
     # only cleanup takes sidecars for a job
     open(os.path.join(adir, 'j1.3.progress'), 'w').close()
@@ -341,7 +422,7 @@ def test_cleanup_mode_removes_sidecars_left_without_a_record(adir):
 def test_cleanup_mode_removes_a_damaged_record(adir):
     write_job(adir, 'j1.2', 'garbage')
     result = run_status(adir, jid='j1.2', mode='cleanup')
-    assert result['state'] is None and os.listdir(adir) == []
+    assert result['asyncops']['state'] is None and os.listdir(adir) == []
 
 
 # ---------------------------------------------------------------- many jobs
@@ -358,9 +439,24 @@ def test_many_jobs_status_summary_and_failure(adir, tmp_path):
     assert result['summary'] == {'total': 3, 'running': 0, 'finished': 3, 'succeeded': 1, 'failed': 1,
                                  'timeout': 0, 'killed': 0, 'lost': 1}
     assert result['state'] == 'lost' and result['finished'] is True and 'failed' not in result
+    # each entry is a single-job result: the job's own keys, ours under asyncops
+    assert [j['asyncops']['state'] for j in result['jobs']] == ['lost', 'succeeded', 'failed']
+    assert result['jobs_by_jid']['j1.2']['rc'] == 1 and 'state' not in result['jobs_by_jid']['j1.2']
+    assert 'asyncops' not in result  # a status of many jobs adds nothing under asyncops at its top level
     failing = run_status(adir, jids=['j1.1', 'j1.2'])
     assert failing['failed'] is True and failing['msg'] == '1 of 2 jobs failed: j1.2 (failed)'
     assert run_status(adir, jids=['j1.1'])['state'] == 'succeeded'
+
+
+def test_many_jobs_keep_their_own_keys_and_elapsed_aggregates_ours(adir):
+    write_job(adir, 'j1.1', {'state': 'directory', 'elapsed': 300, 'delta': '0:00:02'})
+    write_job(adir, 'j1.2', {'rc': 0, 'delta': '0:00:05'})
+    result = run_status(adir, jids=['j1.1', 'j1.2'])
+    assert result['jobs'][0]['state'] == 'directory' and result['jobs'][0]['elapsed'] == 300
+    assert result['elapsed'] == 5.0 and result['state'] == 'succeeded'  # from asyncops.elapsed/state
+    cleaned = run_status(adir, jids=['j1.1', 'j1.2'], mode='cleanup')
+    assert [j['asyncops']['state'] for j in cleaned['jobs']] == ['succeeded', 'succeeded']
+    assert cleaned['summary']['succeeded'] == 2 and cleaned['changed'] is False
     with pytest.raises(_record.JobError, match='jids is empty'):
         run_status(adir, jids=[])
 
@@ -393,9 +489,11 @@ def test_list_and_wait_many_supervised_jobs(adir, procs):
     result = run_status(adir, jids=jids, mode='wait', timeout=60)
     assert result['summary']['succeeded'] == 5
     for i, job in enumerate(result['jobs']):
-        assert job['stdout_tail'] == ['out %d' % i] and job['stderr_tail'] == ['err %d' % i]
+        assert job['asyncops']['stdout_tail'] == ['out %d' % i] and job['asyncops']['stderr_tail'] == ['err %d' % i]
+        assert 'stdout_tail' not in job and 'waited' not in job['asyncops']
     latest = max(j['asyncops']['ended_at'] for j in result['jobs'])
-    assert 0 <= result['wait_ended_at'] - latest < 1.5
+    assert 0 <= result['asyncops']['wait_ended_at'] - latest < 1.5
+    assert 'wait_ended_at' not in result and 'waited' not in result
     listed = run_status(adir, mode='list')
     assert sorted(listed['jobs_by_jid']) == sorted(jids)
     assert all(j['kind'] == 'asyncops' and j['elapsed'] >= 0 for j in listed['jobs'])

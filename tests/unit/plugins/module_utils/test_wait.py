@@ -40,10 +40,13 @@ def test_wait_sees_the_end_within_a_fraction_of_a_second(adir, monkeypatch):
     thread = _finish_later(adir, 'j1.2', 0.5, stamp)
     result = run_status(adir, jid='j1.2', mode='wait', timeout=30)
     thread.join()
-    latency = result['wait_ended_at'] - stamp[0]
-    assert result['finished'] is True and result['state'] == 'succeeded'
+    ours = result['asyncops']
+    latency = ours['wait_ended_at'] - stamp[0]
+    assert result['finished'] is True and ours['state'] == 'succeeded'
     assert 0.0 <= latency < 1.0, latency  # polls every 50 ms; generous for a loaded machine
-    assert result['waited'] >= 0.4
+    assert ours['waited'] >= 0.4 and ours['wait_started_at'] <= ours['wait_ended_at']
+    # the wait's keys are ours: under asyncops, none at the top level
+    assert not {'waited', 'wait_started_at', 'wait_ended_at', 'state'} & set(result)
 
 
 def test_wait_runs_out(adir, monkeypatch):
@@ -52,9 +55,10 @@ def test_wait_runs_out(adir, monkeypatch):
     monkeypatch.setattr(_wait._Watch, 'check_alive', lambda self: None)
     write_job(adir, 'j1.2', {'started': True, 'finished': False})
     result = run_status(adir, jid='j1.2', mode='wait', timeout=0.3)
-    assert result['finished'] is False and result['state'] == 'running' and 0.3 <= result['waited'] < 5
+    ours = result['asyncops']
+    assert result['finished'] is False and ours['state'] == 'running' and 0.3 <= ours['waited'] < 5
     assert 'failed' not in result
-    assert run_status(adir, jid='j1.2', mode='wait', timeout=0)['waited'] < 1
+    assert run_status(adir, jid='j1.2', mode='wait', timeout=0)['asyncops']['waited'] < 1
 
 
 def test_wait_any_and_all(adir, monkeypatch):
@@ -69,13 +73,14 @@ def test_wait_any_and_all(adir, monkeypatch):
     thread.join()
     assert result['summary']['finished'] == 1 and result['summary']['running'] == 2
     assert result['jobs_by_jid']['j1.2']['finished'] is True and result['finished'] is False
-    assert result['state'] == 'running'
+    assert result['state'] == 'running' and result['jobs_by_jid']['j1.2']['asyncops']['state'] == 'succeeded'
     threads = [_finish_later(adir, jid, 0.1 * i, stamp) for i, jid in enumerate(('j1.1', 'j1.3'))]
     result = run_status(adir, jids=['j1.1', 'j1.2', 'j1.3'], mode='wait', wait_for='all', timeout=30)
     for t_ in threads:
         t_.join()
     assert result['summary']['succeeded'] == 3 and result['finished'] is True and result['state'] == 'succeeded'
-    assert result['wait_ended_at'] - max(stamp) < 1.0
+    assert result['asyncops']['wait_ended_at'] - max(stamp) < 1.0 and 'wait_ended_at' not in result
+    assert set(result['asyncops']) == {'waited', 'wait_started_at', 'wait_ended_at'}
 
 
 @linux_only
@@ -92,15 +97,15 @@ def test_wait_ends_as_lost_when_the_job_dies(adir, procs):
     thread.start()
     result = run_status(adir, jid=jid, mode='wait', timeout=30)
     thread.join()
-    assert (result['state'], result['finished'], result['failed']) == ('lost', True, True)
-    assert result['waited'] < 10
+    assert (result['asyncops']['state'], result['finished'], result['failed']) == ('lost', True, True)
+    assert result['asyncops']['waited'] < 10
 
 
 @linux_only
 def test_wait_for_a_real_core_job(adir, procs):
     jid = start_core(adir, procs, kind='quick')
     result = run_status(adir, jid=jid, mode='wait', timeout=30)
-    assert result['state'] == 'succeeded' and result['rc'] == 0 and result['elapsed'] == 0.5
+    assert result['asyncops']['state'] == 'succeeded' and result['rc'] == 0 and result['asyncops']['elapsed'] == 0.5
 
 
 def test_wait_fails_when_the_record_disappears(adir, monkeypatch):

@@ -39,25 +39,39 @@ def test_status_of_a_finished_job_prints_the_job_result(capsys, adir):
     write(adir, 'j1.2', record)
     code, result = call(capsys, jid='j1.2', _async_dir=adir)
     assert code == 0
-    for key, value in record.items():
-        assert result[key] == value  # as the job wrote it: no re-processing of warnings or path
-    assert (result['started'], result['finished'], result['state']) == (True, True, 'succeeded')
-    assert result['results_file'] == os.path.join(adir, 'j1.2')
-    assert 'invocation' not in result
+    ours = result.pop('asyncops')
+    # as the job wrote it (no re-processing of warnings or path), plus exactly the keys the built-in adds
+    assert result == dict(record, started=True, finished=True, results_file=os.path.join(adir, 'j1.2'))
+    assert ours['state'] == 'succeeded'
+
+
+def test_a_file_jobs_state_and_elapsed_come_back_untouched(capsys, adir):
+    record = {'changed': True, 'state': 'directory', 'path': '/srv/x', 'elapsed': 3, 'progress': 'x'}
+    write(adir, 'j1.2', record)
+    code, result = call(capsys, jid='j1.2', _async_dir=adir)
+    assert code == 0 and result['asyncops']['state'] == 'succeeded'
+    del result['asyncops']
+    assert result == dict(record, ansible_job_id='j1.2', started=True, finished=True,
+                          results_file=os.path.join(adir, 'j1.2'))
 
 
 def test_a_failed_job_fails_the_task(capsys, adir):
     write(adir, 'j1.2', {'rc': 3, 'failed': True, 'msg': 'boom'})
     code, result = call(capsys, jid='j1.2', _async_dir=adir)
-    assert result['failed'] is True and result['msg'] == 'boom' and result['state'] == 'failed'
+    assert result['failed'] is True and result['msg'] == 'boom' and result['asyncops']['state'] == 'failed'
     code, result = call(capsys, jid='j1.2', _async_dir=adir, fail_on_job_failure=False)
-    assert result['failed'] is False and result['state'] == 'failed'
+    assert result['failed'] is False and result['asyncops']['state'] == 'failed'
+    assert result['asyncops']['job_failed'] is True
 
 
 def test_unknown_job(capsys, adir):
     code, result = call(capsys, jid='j1.2', _async_dir=adir)
     assert code == 1 and result['failed'] is True and result['msg'] == 'could not find job'
     assert result['started'] is True and result['finished'] is True and result['ansible_job_id'] == 'j1.2'
+    assert result['asyncops']['searched']['dirs'] == [adir] and 'searched' not in result
+    code, result = call(capsys, jid='j1.2', _async_dir=adir + '/missing')
+    assert code == 1 and result['msg'] == 'could not find job'
+    assert result['asyncops']['searched']['dirs'] == [adir + '/missing']
 
 
 def test_traversal_jid_is_refused(capsys, tmp_path, adir):
@@ -96,7 +110,7 @@ def test_list_and_prune_use_exit_json(capsys, adir):
 def test_cleanup_in_check_mode_changes_nothing(capsys, adir):
     write(adir, 'j1.2', {'rc': 0})
     code, result = call(capsys, jid='j1.2', mode='cleanup', _async_dir=adir, _ansible_check_mode=True)
-    assert code == 0 and result['changed'] is True and result['erased'] == os.path.join(adir, 'j1.2')
+    assert code == 0 and result['changed'] is False and result['erased'] == os.path.join(adir, 'j1.2')
     assert os.path.exists(os.path.join(adir, 'j1.2'))
     code, result = call(capsys, jid='j1.2', mode='cleanup', _async_dir=adir)
     assert not os.path.exists(os.path.join(adir, 'j1.2'))
@@ -109,7 +123,8 @@ def test_many_jobs(capsys, adir):
     assert result['failed'] is True and result['summary']['failed'] == 1 and result['summary']['total'] == 2
     code, result = call(capsys, jids=['j1.1', 'j1.2'], mode='wait', timeout=1, _async_dir=adir,
                         fail_on_job_failure=False)
-    assert 'failed' not in result and result['finished'] is True and result['waited'] < 1
+    assert 'failed' not in result and result['finished'] is True and result['asyncops']['waited'] < 1
+    assert [j['asyncops']['state'] for j in result['jobs']] == ['succeeded', 'failed']
 
 
 def test_async_dir_from_the_environment_without_the_action(capsys, adir, monkeypatch):
