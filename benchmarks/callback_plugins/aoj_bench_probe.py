@@ -55,8 +55,8 @@ def _jids(res):
     # the collection's state, elapsed and pid live under asyncops; top-level state/elapsed are the job's own
     block = res.get('asyncops')
     if isinstance(block, dict):
-        out['asyncops'] = dict((k, block.get(k)) for k in ('started_at', 'ended_at', 'state', 'elapsed', 'pid',
-                                                            'signal', 'rc', 'reason')
+        keys = ('started_at', 'ended_at', 'state', 'elapsed', 'pid', 'signal', 'rc', 'reason')
+        out['asyncops'] = dict((k, block.get(k)) for k in keys
                                if isinstance(block.get(k), (str, int, float, bool)) or block.get(k) is None)
     summary = res.get('summary')
     if isinstance(summary, dict):

@@ -251,4 +251,3 @@ def populate_async_dir(adir: str, now: float) -> None:
 
 def record_of(async_dir: str, result: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
     return _record.read_record(async_dir, result['ansible_job_id'])
-
