@@ -58,6 +58,7 @@ class _KillPlan:
         self.leader = None  # type: t.Optional[t.Tuple[int, t.Any]]
         self.supervisor = None  # type: t.Optional[t.Tuple[int, t.Any]]
         self.supervisor_notified = False
+        self.queued = False
         self.strays = []  # type: t.List[_proc.Proc]
         self.stopped_watchers = []  # type: t.List[_proc.Proc]
         self.core = None  # type: t.Optional[_proc.CoreProcs]
@@ -83,8 +84,7 @@ class _KillPlan:
         sup, sup_start = block.get('supervisor_pid'), block.get('supervisor_start')
         if isinstance(sup, int) and _proc.pid_is(sup, sup_start):
             self.supervisor = (sup, sup_start)
-            # tells the supervisor "killed from outside": it records the state killed
-            self.supervisor_notified = _proc.signal_verified(sup, sup_start, signal.SIGUSR1)
+        self.queued = bool(block.get('queued'))
         pid, pid_start = block.get('pid'), block.get('pid_start')
         pgid = block.get('pgid') if isinstance(block.get('pgid'), int) else pid
         if not isinstance(pgid, int) or isinstance(pgid, bool) or pgid <= 1:
@@ -137,6 +137,10 @@ class _KillPlan:
 
     # -- phases 2 and 3
     def term(self) -> None:
+        if self.supervisor is not None and (self.queued or (self.pgid is not None and self._group_still_ours())):
+            # "killed from outside", told only now that the kill goes ahead: the supervisor records the state
+            # killed on this signal alone, so a plan that stops before signalling must not have sent it
+            self.supervisor_notified = _proc.signal_verified(self.supervisor[0], self.supervisor[1], signal.SIGUSR1)
         if self.pgid is not None and self._group_still_ours():
             if _proc.signal_group(self.pgid, signal.SIGTERM, self._leader_start()):
                 self.signal = 'SIGTERM'

@@ -136,6 +136,25 @@ def test_kill_never_signals_a_reused_pid(adir, procs, monkeypatch):
         p.wait()
 
 
+
+@linux_only
+def test_kill_that_signals_no_process_never_tells_the_supervisor(adir, procs, monkeypatch):
+    """SIGUSR1 makes a supervisor record 'killed': it is sent only when the job's group is signalled too."""
+    supervisor = subprocess.Popen(['sleep', '60'], start_new_session=True)  # SIGUSR1 would end it
+    stranger = subprocess.Popen(['sleep', '60'], start_new_session=True)
+    time.sleep(0.2)
+    procs.add(supervisor.pid, stranger.pid)
+    write_job(adir, 'j1.2', {'started': True, 'finished': False, 'asyncops': {
+        'state': 'running', 'pid': stranger.pid, 'pgid': stranger.pid, 'pid_start': 'not-its-token',
+        'supervisor_pid': supervisor.pid, 'supervisor_start': _proc.process_start_time(supervisor.pid)}})
+    monkeypatch.setattr(_kill, 'FINAL_RECORD_WAIT', 0.5)
+    result = run_status(adir, jid='j1.2', mode='kill', grace=0.2)
+    assert supervisor.poll() is None and stranger.poll() is None
+    assert result['asyncops']['kill']['supervisor_notified'] is False
+    for p in (supervisor, stranger):
+        p.kill()
+        p.wait()
+
 def test_kill_of_a_finished_job_is_a_no_op(adir):
     write_job(adir, 'j1.2', {'rc': 0})
     result = run_status(adir, jid='j1.2', mode='kill')
