@@ -1207,11 +1207,17 @@ class Downloader(object):
                                         % (offset + done, to_native(e), self._kept()), status_code=status)
                 if not chunk:
                     break
-                _write_all(fd, chunk)
+                try:
+                    _write_all(fd, chunk)
+                except OSError as e:
+                    raise self._write_failed(e, offset + done, status)
                 done += len(chunk)
                 self.extra['bytes_transferred'] = done
                 progress.update(current=offset + done, message='downloading %s' % name)
-            os.fsync(fd)
+            try:
+                os.fsync(fd)
+            except OSError as e:
+                raise self._write_failed(e, offset + done, status)
         finally:
             self.extra['rate'] = _durations.rate_and_eta(done, None, None, time.monotonic() - began)[0]
         if total is not None and offset + done != total:
@@ -1219,6 +1225,11 @@ class Downloader(object):
                                 status_code=status)
         progress.done(message='downloaded %s' % name)
         return status
+
+    def _write_failed(self, e: OSError, written: int, status: int) -> DownloadError:
+        """A failed write of the partial file (a full disk, a quota) as a clear task failure."""
+        return DownloadError('cannot write %s after %d bytes: %s; %s'
+                             % (self._the_partial().path, written, e.strerror or e, self._kept()), status_code=status)
 
     def _kept(self) -> str:
         partial = self._the_partial()

@@ -437,6 +437,24 @@ def test_lost_connection_keeps_the_partial_file(capsys, server, tmp_path):
     assert open(dest, 'rb').read() == server.content
 
 
+
+def test_full_disk_is_a_clear_failure_that_keeps_the_partial_file(capsys, server, tmp_path, monkeypatch):
+    written = []
+
+    def full_after_one_chunk(fd, data):
+        if written:
+            raise OSError(28, 'No space left on device')
+        written.append(len(data))
+        os.write(fd, data)
+
+    monkeypatch.setattr(download, '_write_all', full_after_one_chunk)
+    dest = str(tmp_path / 'f.bin')
+    result = call(capsys, url=server.base + '/file.bin', dest=dest)
+    assert result['failed'] is True and 'No space left on device' in result['msg']
+    assert 'cannot write %s.part after %d bytes' % (dest, written[0]) in result['msg']
+    assert 'run the task again to resume' in result['msg']
+    assert os.path.getsize(dest + '.part') == written[0] and not os.path.exists(dest)
+
 def test_checksum_mismatch_leaves_dest_untouched(capsys, server, tmp_path):
     dest = tmp_path / 'f.bin'
     dest.write_bytes(b'old')
