@@ -43,7 +43,7 @@ def _text(data: t.Union[bytes, bytearray]) -> str:
 _SIDECAR_FLAGS = os.O_WRONLY | os.O_APPEND
 
 
-def _create_private(path: str) -> int:
+def create_private(path: str) -> int:
     """Create path afresh (0600, O_EXCL), never following a link; a leftover at that name is replaced.
 
     Raises JobError when it cannot (_record.open_private says why).
@@ -82,7 +82,7 @@ class OutputStream(object):
         self.file_size = 0
         self.max_file_size = 0  # the largest the sidecar was (tests and measurements)
         try:
-            self.fd = _create_private(path)  # type: t.Optional[int]
+            self.fd = create_private(path)  # type: t.Optional[int]
         except _record.JobError:
             self.fd = None
 

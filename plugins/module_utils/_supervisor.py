@@ -449,6 +449,7 @@ class Supervisor(object):
         self.rusage = {'cpu_user': 0.0, 'cpu_system': 0.0, 'max_rss_kb': 0}
         self.outputs = {}  # type: t.Dict[int, t.Tuple[str, _output.OutputStream, _output.LineSplitter]]
         self.streams = {}  # type: t.Dict[str, _output.OutputStream]
+        self.progress_file_ready = False
         self.result_fd = None  # type: t.Optional[int]
         self.result_data = b''
         self.stdin_fd = None  # type: t.Optional[int]
@@ -642,9 +643,9 @@ class Supervisor(object):
         env = dict(os.environ)
         env.update(self.spec.env)
         env[_record.JID_ENV] = self.jid
-        if self.spec.progress_re is None:
+        if self.progress_file_ready:
             env[_record.PROGRESS_ENV] = self.paths.progress
-        else:  # the supervisor writes the sidecar: one writer per file
+        else:  # the supervisor writes the sidecar (one writer per file), or it could not be made ours
             env.pop(_record.PROGRESS_ENV, None)
         return env
 
@@ -653,8 +654,11 @@ class Supervisor(object):
         self.streams = {'stdout': _output.OutputStream(self.paths.out, spec.output_limit),
                         'stderr': _output.OutputStream(self.paths.err, spec.output_limit)}
         if spec.progress_re is None:
-            try:  # created 0600 now so that a job's "echo > $ASYNCOPS_PROGRESS_FILE" keeps that mode
-                os.close(_record.open_private(self.paths.progress, os.O_WRONLY | os.O_CREAT | os.O_TRUNC))
+            # created afresh now (0600, a planted link replaced, not followed) so that a job's
+            # "echo > $ASYNCOPS_PROGRESS_FILE" writes our file; without one the job is not told a path
+            try:
+                os.close(_output.create_private(self.paths.progress))
+                self.progress_file_ready = True
             except (OSError, _record.JobError):
                 pass
         self.started_at = self.wallclock()

@@ -28,6 +28,7 @@ import pytest
 
 from ansible_collections.asyncops.jobs.plugins.module_utils import _liveness
 from ansible_collections.asyncops.jobs.plugins.module_utils import _proc
+from ansible_collections.asyncops.jobs.plugins.module_utils import _output
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _supervisor as S
 from ansible_collections.asyncops.jobs.tests.unit.helpers import alive, open_gate, record_of, wait_gone
@@ -407,6 +408,19 @@ def test_progress_through_the_environment(async_dir):
     assert result['asyncops']['progress_writer'] == 'job'
     assert stat.S_IMODE(os.stat(result['asyncops']['progress_file']).st_mode) == 0o600
 
+
+
+def test_no_progress_path_is_given_when_the_sidecar_cannot_be_made_ours(async_dir, monkeypatch):
+    real = _output.create_private
+
+    def refuse_progress(path):
+        if path.endswith('.progress'):
+            raise _record.UntrustedFile('%s is a symbolic link, not a job record' % path, path)
+        return real(path)
+
+    monkeypatch.setattr(_output, 'create_private', refuse_progress)
+    result = S.launch(S.JobSpec(argv=['sh', '-c', 'echo "${ASYNCOPS_PROGRESS_FILE:-none}"']), async_dir, wait=True)
+    assert result['rc'] == 0 and result['stdout_lines'] == ['none']
 
 def test_progress_regex_makes_the_supervisor_the_writer(async_dir):
     spec = S.JobSpec(argv=['sh', '-c', 'echo "${ASYNCOPS_PROGRESS_FILE:-none}"; printf "10%%\\r55%%\\n" >&2; echo "100% done" >&2'],
