@@ -52,6 +52,9 @@ def parse_duration(value: t.Any, name: str = 'duration') -> float:
         pos = m.end()
     if not text or pos != len(text):
         raise ValueError('invalid %s %r: give seconds or a duration such as 30m, 2h, 7d or 1h30m' % (name, value))
+    if not math.isfinite(total):
+        shown = text if len(text) <= 40 else text[:40] + '...'
+        raise ValueError('invalid %s %r: give a finite number of seconds' % (name, shown))
     return total
 
 

@@ -26,7 +26,8 @@ def test_parse_duration(value, seconds):
 
 
 @pytest.mark.parametrize('value', ['', '   ', 'soon', '5x', '-5', '+5', -1, -0.5, None, True, False, '1h junk',
-                                   'h', '1.h', '1e3', '1,5h', float('nan'), float('inf'), [1], {'h': 1}])
+                                   'h', '1.h', '1e3', '1,5h', float('nan'), float('inf'), [1], {'h': 1},
+                                   '9' * 400 + 's'])
 def test_parse_duration_refuses(value):
     with pytest.raises(ValueError, match=r'invalid max_age .*'):
         _durations.parse_duration(value, 'max_age')
