@@ -341,10 +341,11 @@ def kill_views(outcomes: t.Sequence[_kill.KillOutcome], tail: int) -> t.List[t.D
     views = []
     for o in outcomes:
         view = status_view(o.async_dir, o.jid, o.record, tail, now)
-        view.update(changed=o.changed, msg=o.msg)
-        # the kill succeeded; the job's failure is its own (and failed=false keeps the controller from
-        # reading a killed job's rc -15 as a failure of this task)
-        job_view(view).update(kill=o.kill, job_failed=bool(view.get('failed', False)))
+        view['changed'] = o.changed
+        # the job's own msg stays; what the kill did is under asyncops.kill. The kill succeeded; the job's
+        # failure is its own (and failed=false keeps the controller from reading a killed job's rc -15
+        # as a failure of this task)
+        job_view(view).update(kill=dict(o.kill, msg=o.msg), job_failed=bool(view.get('failed', False)))
         view['failed'] = False
         views.append(view)
     return views

@@ -423,14 +423,16 @@ asyncops:
       sample: 1767225601.25
     kill:
       description:
-        - What O(mode=kill) did. Keys C(signal) (the last signal sent to the job's process group, V(SIGTERM) or
+        - What O(mode=kill) did. Keys C(msg) (what it did, in words; the job's own RV(msg) is left as the job
+          wrote it), C(signal) (the last signal sent to the job's process group, V(SIGTERM) or
           V(SIGKILL), V(null) if none), C(grace), C(supervisor_notified) (whether the supervisor was told with
           SIGUSR1), C(recorded_by) (who wrote the final record, V(supervisor), V(job) or
           V(asyncops.jobs.async_status)), C(process_group), C(term_sent_at) and C(kill_sent_at) (epoch seconds on
           the target).
       returned: with O(mode=kill)
       type: dict
-      sample: {signal: SIGKILL, grace: 5, supervisor_notified: true, recorded_by: supervisor, process_group: 4242,
+      sample: {msg: "killed by asyncops.jobs.async_status (SIGTERM to process group 4242, then SIGKILL after the 5s grace)",
+               signal: SIGKILL, grace: 5, supervisor_notified: true, recorded_by: supervisor, process_group: 4242,
                term_sent_at: 1767225600.0, kill_sent_at: 1767225605.0}
     job_failed:
       description:

@@ -47,7 +47,8 @@ def test_kill_core_job(adir, procs):
     later = run_status(adir, jid=jid)
     assert later['asyncops']['state'] == 'killed' and later['failed'] is True
     again = run_status(adir, jid=jid, mode='kill')
-    assert again['changed'] is False and 'nothing to kill' in again['msg']
+    assert again['changed'] is False and 'nothing to kill' in again['asyncops']['kill']['msg']
+    assert again['msg'] == record['msg']  # the job's own msg, untouched
 
 
 @linux_only
@@ -67,7 +68,7 @@ def test_kill_check_mode_signals_nothing(adir, procs):
     jid = start_core(adir, procs)
     core = _proc.core_procs(jid)
     result = run_status(adir, jid=jid, mode='kill', check_mode=True)
-    assert result['changed'] is True and result['asyncops']['state'] == 'running' and 'check mode' in result['msg']
+    assert result['changed'] is True and result['asyncops']['state'] == 'running' and 'check mode' in result['asyncops']['kill']['msg']
     assert alive(core.runner.pid) and all(alive(w.pid) for w in core.watchers)
     assert _record.read_record(adir, jid)['finished'] is False
 
@@ -129,7 +130,7 @@ def test_kill_never_signals_a_reused_pid(adir, procs, monkeypatch):
     monkeypatch.setattr(_kill, 'FINAL_RECORD_WAIT', 0.5)  # the fake supervisor never writes one
     result = run_status(adir, jid='j1.2', mode='kill', grace=0.2)
     assert stranger.poll() is None  # still running: never signalled
-    assert 'reused' in result['msg']
+    assert 'reused' in result['asyncops']['kill']['msg']
     assert result['asyncops']['kill']['signal'] is None
     for p in (supervisor, stranger):
         p.kill()
@@ -155,10 +156,12 @@ def test_kill_that_signals_no_process_never_tells_the_supervisor(adir, procs, mo
         p.kill()
         p.wait()
 
+
 def test_kill_of_a_finished_job_is_a_no_op(adir):
     write_job(adir, 'j1.2', {'rc': 0})
     result = run_status(adir, jid='j1.2', mode='kill')
-    assert result['changed'] is False and result['asyncops']['state'] == 'succeeded' and 'nothing to kill' in result['msg']
+    assert result['changed'] is False and result['asyncops']['state'] == 'succeeded'
+    assert 'nothing to kill' in result['asyncops']['kill']['msg'] and 'msg' not in result
     lost = write_job(adir, 'j3.4', {'started': True, 'finished': False})
     result = run_status(adir, jid='j3.4', mode='kill')
     assert result['changed'] is False and result['asyncops']['state'] == 'lost'
