@@ -31,16 +31,9 @@ class ScannedJob(t.NamedTuple):
     age: float  # seconds since the job last wrote its record or a sidecar
 
 
-def _mtime(path: str) -> t.Optional[float]:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return None
-
-
 def last_activity(entry: _record.JobEntry) -> float:
     """When the job last wrote anything: its record or one of its sidecars."""
-    times = [entry.mtime] + [m for m in (_mtime(p) for p in entry.sidecars.values()) if m is not None]
+    times = [entry.mtime] + [m for m in (_record.mtime(p) for p in entry.sidecars.values()) if m is not None]
     return max(times)
 
 

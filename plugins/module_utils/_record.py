@@ -240,6 +240,14 @@ def job_paths(async_dir: str, jid: str) -> JobPaths:
     return JobPaths(record, record + '.progress', record + '.out', record + '.err')
 
 
+def mtime(path: str) -> t.Optional[float]:
+    """When a job file was last written, or None; never through a link (a job's files are never links)."""
+    try:
+        return os.lstat(path).st_mtime
+    except OSError:
+        return None
+
+
 def is_record_name(name: str) -> bool:
     return bool(_JID_RE.match(name))
 

@@ -70,13 +70,6 @@ def _round(value: t.Optional[float]) -> t.Optional[float]:
     return None if value is None else round(value, 3)
 
 
-def _mtime(path: str) -> t.Optional[float]:
-    try:
-        return os.lstat(path).st_mtime  # never through a link: a job's files are never links
-    except OSError:
-        return None
-
-
 def tail_lines(path: str, count: int, max_bytes: int = TAIL_MAX_BYTES) -> t.Optional[t.List[str]]:
     """The last count lines of a sidecar of ours (None when there is none or it is not ours); reads from the end.
 
@@ -227,7 +220,7 @@ def job_timing(async_dir: str, jid: str, record: t.Mapping[str, t.Any], now: flo
     if not _record.is_supervised(record) and state == _record.RUNNING:
         # a running job of the built-in wrapper: its processes tell when it started and its time limit
         core = _proc.core_procs(jid) if core is None else core
-        started_at = started_at or core.started_at or _mtime(paths.record)
+        started_at = started_at or core.started_at or _record.mtime(paths.record)
         time_limit = time_limit if time_limit is not None else core.time_limit
     elapsed = None  # type: t.Optional[float]
     if state == _record.RUNNING:
@@ -236,11 +229,11 @@ def job_timing(async_dir: str, jid: str, record: t.Mapping[str, t.Any], now: flo
     elif state == _record.LOST:
         if started_at is not None:
             # up to the last sign of life: the newest of the record and its sidecars
-            seen = [m for m in (_mtime(p) for p in paths) if m is not None]
+            seen = [m for m in (_record.mtime(p) for p in paths) if m is not None]
             elapsed = max(seen + [started_at]) - started_at
     else:
         if ended_at is None:
-            ended_at = _mtime(paths.record)  # a final record is written when the job ends
+            ended_at = _record.mtime(paths.record)  # a final record is written when the job ends
         if started_at is not None and ended_at is not None:
             elapsed = ended_at - started_at
         else:

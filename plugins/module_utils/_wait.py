@@ -46,7 +46,7 @@ class _Watch:
 
     def refresh(self) -> None:
         try:
-            st = os.stat(self.path)
+            st = os.lstat(self.path)
         except FileNotFoundError:
             raise self._failure('the record of job %s (%s) disappeared while waiting for it'
                                 % (self.jid, self.path)) from None
