@@ -568,7 +568,7 @@ class JobTracker(object):
                                 attempt=attempt, mode=mode, msg=msg, finished=True, failed=True)]
 
         if state is None:
-            state = _record.RUNNING if not finished else (_record.FAILED if failed else _record.SUCCEEDED)
+            state = _record.record_state({'started': True, 'finished': finished, 'failed': failed})
         if state == _record.SUCCEEDED and failed:
             state = _record.FAILED
         if finished or state in ENDED_STATES:
