@@ -134,9 +134,12 @@ def prune_jobs(dirs: t.Iterable[str], max_age: t.Any, now: float, check_mode: bo
         if files:
             removed.append(jid)
             removed_files.extend(files)
-    removed_garbage = []
+    removed_garbage, kept_unreadable = [], []
     for g in garbage:
-        if prune_reason(g['age'], age_limit, name=os.path.basename(g['path'])) is None:
+        name = os.path.basename(g['path'])
+        if prune_reason(g['age'], age_limit, name=name) is None:
+            if _record.is_record_name(name):  # a record that cannot be read or trusted: left for a human
+                kept_unreadable.append({'path': g['path'], 'reason': g['reason']})
             continue
         if not check_mode:
             try:
@@ -149,4 +152,5 @@ def prune_jobs(dirs: t.Iterable[str], max_age: t.Any, now: float, check_mode: bo
         removed_garbage.append(g['path'])
         removed_files.append(g['path'])
     return {'removed': removed, 'removed_files': removed_files, 'removed_garbage': removed_garbage,
-            'kept_running': kept_running, 'max_age': age_limit, 'changed': bool(removed_files)}
+            'kept_running': kept_running, 'kept_unreadable': kept_unreadable, 'max_age': age_limit,
+            'changed': bool(removed_files)}

@@ -636,6 +636,14 @@ removed_garbage:
   type: list
   elements: str
   sample: []
+kept_unreadable:
+  description:
+    - Files named like a job record that O(mode=prune) left alone because they cannot be read or trusted (not JSON,
+      a link, another user's), with the reason. They are for a human to look at.
+  returned: with O(mode=prune)
+  type: list
+  elements: dict
+  sample: [{path: /root/.ansible_async/j1.7, reason: "/root/.ansible_async/j1.7 is not a job record: not valid JSON"}]
 kept_running:
   description: Running jobs O(mode=prune) left alone.
   returned: with O(mode=prune)

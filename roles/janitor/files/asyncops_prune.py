@@ -90,6 +90,8 @@ def main(argv=None):
             seen.add((st.st_dev, st.st_ino))
             pruned = _prune.prune_jobs([async_dir], max_age, now, args.dry_run)
             report.update((k, pruned[k]) for k in ('removed', 'removed_files', 'removed_garbage', 'kept_running'))
+            # a record that cannot be read or trusted is never removed: say so, so that cron mails it
+            report['errors'].extend('kept %s: %s' % (u['path'], u['reason']) for u in pruned['kept_unreadable'])
         except _record.JobError as e:
             report['errors'].append(e.msg)
         except OSError as e:

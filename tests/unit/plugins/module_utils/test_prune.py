@@ -95,6 +95,9 @@ def test_prune_jobs_without_ansible(adir):
     assert result['max_age'] == 7200.0
     assert sorted(result['removed']) == ['j1.1', 'j1.3'] and result['kept_running'] == 0
     assert sorted(os.listdir(adir)) == ['README', 'j1.2', 'j1.5.tmp', 'j1.7']
+    # a damaged record is never removed, and is reported (the janitor's script exits 1 on it)
+    assert [os.path.basename(u['path']) for u in result['kept_unreadable']] == ['j1.7']
+    assert 'not a job record' in result['kept_unreadable'][0]['reason']
     with pytest.raises(_record.JobError, match="invalid max_age '2 fortnights'"):
         _prune.prune_jobs([adir], '2 fortnights', now, check_mode=False)
     scanned, garbage = _prune.scan([adir], now)
