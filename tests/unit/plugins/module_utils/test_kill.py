@@ -137,7 +137,6 @@ def test_kill_never_signals_a_reused_pid(adir, procs, monkeypatch):
         p.wait()
 
 
-
 @linux_only
 def test_kill_that_signals_no_process_never_tells_the_supervisor(adir, procs, monkeypatch):
     """SIGUSR1 makes a supervisor record 'killed': it is sent only when the job's group is signalled too."""

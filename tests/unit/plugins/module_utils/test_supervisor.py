@@ -276,6 +276,7 @@ def test_preload_payload_imports_module_utils_of_a_zip(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- real jobs
 
+
 def test_launch_returns_once_the_record_exists_and_streams_output(async_dir, fifo):
     spec = S.JobSpec(argv=['sh', '-c', 'echo first; echo oops >&2; read x < "%s"; echo "got $x $ASYNCOPS_JOB_ID"' % fifo])
     launched = S.launch(spec, async_dir)
@@ -409,7 +410,6 @@ def test_progress_through_the_environment(async_dir):
     assert stat.S_IMODE(os.stat(result['asyncops']['progress_file']).st_mode) == 0o600
 
 
-
 def test_no_progress_path_is_given_when_the_sidecar_cannot_be_made_ours(async_dir, monkeypatch):
     real = _output.create_private
 
@@ -421,6 +421,7 @@ def test_no_progress_path_is_given_when_the_sidecar_cannot_be_made_ours(async_di
     monkeypatch.setattr(_output, 'create_private', refuse_progress)
     result = S.launch(S.JobSpec(argv=['sh', '-c', 'echo "${ASYNCOPS_PROGRESS_FILE:-none}"']), async_dir, wait=True)
     assert result['rc'] == 0 and result['stdout_lines'] == ['none']
+
 
 def test_progress_regex_makes_the_supervisor_the_writer(async_dir):
     spec = S.JobSpec(argv=['sh', '-c', 'echo "${ASYNCOPS_PROGRESS_FILE:-none}"; printf "10%%\\r55%%\\n" >&2; echo "100% done" >&2'],

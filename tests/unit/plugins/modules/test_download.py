@@ -186,6 +186,7 @@ def victim(tmp_path):
 
 # ---------------------------------------------------------------- helpers of the module
 
+
 def test_parse_checksum_lines():
     lines = ['# comment', 'aa11  ./dir/file.bin', 'bb22 *other.bin', 'SHA256 (third.bin) = cc33', '', 'dd44  x y.bin']
     assert download.parse_checksum_lines(lines, {'file.bin'}) == 'aa11'
@@ -230,6 +231,7 @@ def test_validators():
 
 # ---------------------------------------------------------------- the result contract
 
+
 def own_keys(result):
     """The top-level keys of a module result, but those every result may have and asyncops."""
     return set(result) - {'invocation', 'secontext', 'asyncops'}
@@ -256,6 +258,7 @@ def test_result_keys_are_get_url_keys(capsys, server, tmp_path):
 
 
 # ---------------------------------------------------------------- downloads
+
 
 def test_full_download_then_idempotent(capsys, server, tmp_path):
     dest = str(tmp_path / 'f.bin')
@@ -437,7 +440,6 @@ def test_lost_connection_keeps_the_partial_file(capsys, server, tmp_path):
     assert open(dest, 'rb').read() == server.content
 
 
-
 def test_full_disk_is_a_clear_failure_that_keeps_the_partial_file(capsys, server, tmp_path, monkeypatch):
     written = []
 
@@ -454,6 +456,7 @@ def test_full_disk_is_a_clear_failure_that_keeps_the_partial_file(capsys, server
     assert 'cannot write %s.part after %d bytes' % (dest, written[0]) in result['msg']
     assert 'run the task again to resume' in result['msg']
     assert os.path.getsize(dest + '.part') == written[0] and not os.path.exists(dest)
+
 
 def test_checksum_mismatch_leaves_dest_untouched(capsys, server, tmp_path):
     dest = tmp_path / 'f.bin'
@@ -523,6 +526,7 @@ def test_file_url(capsys, server, tmp_path):
 
 
 # ---------------------------------------------------------------- trust: what another user could have written
+
 
 def assert_untouched_part(result, dest, before, reason):
     assert not result.get('failed'), result
@@ -670,6 +674,7 @@ def test_directory_link_of_another_user_is_not_followed(capsys, server, tmp_path
 
 
 # ---------------------------------------------------------------- as a job of this collection
+
 
 def test_background_job_reports_progress_and_result(capsys, server, tmp_path):
     async_dir = str(tmp_path / 'async')
