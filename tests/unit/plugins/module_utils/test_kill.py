@@ -115,12 +115,12 @@ def test_kill_job_whose_supervisor_is_gone(adir, procs):
     assert killed['started_at'] == ao['started_at'] and killed['ended_at'] >= ao['started_at']
 
 
-@linux_only
-def test_kill_never_signals_a_reused_pid(adir, procs, monkeypatch):
-    """The supervisor lives; the job's PID now belongs to another process: that one is left alone."""
-    supervisor = subprocess.Popen([sys.executable, '-c', 'import signal, time\n'
-                                   'signal.signal(signal.SIGUSR1, signal.SIG_IGN)\ntime.sleep(60)'],
-                                  start_new_session=True)
+def _kill_job_with_reused_pid(adir, procs, monkeypatch, supervisor_argv):
+    """A running record whose supervisor lives and whose job PID now belongs to a stranger; kill it.
+
+    Returns the kill's result, the supervisor and the stranger (both still to be ended by the caller).
+    """
+    supervisor = subprocess.Popen(supervisor_argv, start_new_session=True)
     stranger = subprocess.Popen(['sleep', '60'], start_new_session=True)
     time.sleep(0.2)
     procs.add(supervisor.pid, stranger.pid)
@@ -128,32 +128,35 @@ def test_kill_never_signals_a_reused_pid(adir, procs, monkeypatch):
         'state': 'running', 'pid': stranger.pid, 'pgid': stranger.pid, 'pid_start': 'not-its-token',
         'supervisor_pid': supervisor.pid, 'supervisor_start': _proc.process_start_time(supervisor.pid)}})
     monkeypatch.setattr(_kill, 'FINAL_RECORD_WAIT', 0.5)  # the fake supervisor never writes one
-    result = run_status(adir, jid='j1.2', mode='kill', grace=0.2)
-    assert stranger.poll() is None  # still running: never signalled
-    assert 'reused' in result['asyncops']['kill']['msg']
-    assert result['asyncops']['kill']['signal'] is None
-    for p in (supervisor, stranger):
+    return run_status(adir, jid='j1.2', mode='kill', grace=0.2), supervisor, stranger
+
+
+def _end(*popens):
+    for p in popens:
         p.kill()
         p.wait()
 
 
 @linux_only
+def test_kill_never_signals_a_reused_pid(adir, procs, monkeypatch):
+    """The supervisor lives; the job's PID now belongs to another process: that one is left alone."""
+    result, supervisor, stranger = _kill_job_with_reused_pid(
+        adir, procs, monkeypatch, [sys.executable, '-c', 'import signal, time\n'
+                                   'signal.signal(signal.SIGUSR1, signal.SIG_IGN)\ntime.sleep(60)'])
+    assert stranger.poll() is None  # still running: never signalled
+    assert 'reused' in result['asyncops']['kill']['msg']
+    assert result['asyncops']['kill']['signal'] is None
+    _end(supervisor, stranger)
+
+
+@linux_only
 def test_kill_that_signals_no_process_never_tells_the_supervisor(adir, procs, monkeypatch):
     """SIGUSR1 makes a supervisor record 'killed': it is sent only when the job's group is signalled too."""
-    supervisor = subprocess.Popen(['sleep', '60'], start_new_session=True)  # SIGUSR1 would end it
-    stranger = subprocess.Popen(['sleep', '60'], start_new_session=True)
-    time.sleep(0.2)
-    procs.add(supervisor.pid, stranger.pid)
-    write_job(adir, 'j1.2', {'started': True, 'finished': False, 'asyncops': {
-        'state': 'running', 'pid': stranger.pid, 'pgid': stranger.pid, 'pid_start': 'not-its-token',
-        'supervisor_pid': supervisor.pid, 'supervisor_start': _proc.process_start_time(supervisor.pid)}})
-    monkeypatch.setattr(_kill, 'FINAL_RECORD_WAIT', 0.5)
-    result = run_status(adir, jid='j1.2', mode='kill', grace=0.2)
+    # a sleep as the supervisor: SIGUSR1 would end it
+    result, supervisor, stranger = _kill_job_with_reused_pid(adir, procs, monkeypatch, ['sleep', '60'])
     assert supervisor.poll() is None and stranger.poll() is None
     assert result['asyncops']['kill']['supervisor_notified'] is False
-    for p in (supervisor, stranger):
-        p.kill()
-        p.wait()
+    _end(supervisor, stranger)
 
 
 def test_kill_of_a_finished_job_is_a_no_op(adir):
