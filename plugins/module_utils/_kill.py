@@ -127,7 +127,7 @@ class _KillPlan:
         if core.runner is not None:
             self.pgid = core.runner.pid
             self.leader = (core.runner.pid, core.runner.start)
-            strays = _proc.descendants_outside_group(core.runner)
+            strays = _proc.descendants_outside_group(core.runner.pid, core.runner.pid)
             self.strays = [p for p in strays if _proc.owned_by_me(p.pid) is not False]
             for p in strays:
                 if p not in self.strays:

@@ -204,21 +204,22 @@ def group_alive(pgid: t.Any) -> bool:
     return True if members is None else bool(members)
 
 
-def descendants_outside_group(root: Proc) -> t.List[Proc]:
-    """Alive descendants of root that are not in root's process group.
+def descendants_outside_group(root: int, pgid: int) -> t.List[Proc]:
+    """Alive descendants of process root that are not in process group pgid.
 
     Core's wrapper moves its module runner into a group of its own from the
     parent, after the fork: what the runner started before that stays behind
-    in the wrapper's group, out of reach of a signal to the runner's group.
+    in the wrapper's group, out of reach of a signal to the runner's group. A
+    job's process may also start a child in a group of its own (setsid).
     """
     children = {}  # type: t.Dict[int, t.List[Proc]]
     for p in all_procs():
         children.setdefault(p.ppid, []).append(p)
-    found, todo = [], [root.pid]
+    found, todo = [], [root]
     while todo:
         for p in children.get(todo.pop(), []):
             todo.append(p.pid)
-            if p.pgrp != root.pid and not p.zombie:
+            if p.pgrp != pgid and not p.zombie:
                 found.append(p)
     return found
 

@@ -19,10 +19,11 @@ collection's and the user's)::
 Where it writes:
 
 * under this collection's supervisor (``asyncops.jobs.run``, ``asyncops.jobs.download``
-  with ``background: true``): the file named by ``$ASYNCOPS_PROGRESS_FILE``,
+  with ``background: true``, any module under ``async:`` with ``asyncops.jobs.supervise``
+  on, which folds it into the record for ``poll:``): the file named by ``$ASYNCOPS_PROGRESS_FILE``,
   the job's ``<jid>.progress`` sidecar, and nothing else (the supervisor owns
   the record);
-* under ansible-core's ``async_wrapper`` (the ``async:`` keyword): the
+* under ansible-core's own ``async_wrapper`` (the ``async:`` keyword): the
   running record itself, under ``asyncops.progress`` (core's own keys stay
   untouched). Between the wrapper's first write and its final one the module
   is the only writer of that record, so ``ansible.builtin.async_status`` and
@@ -110,7 +111,8 @@ def discover_target(environ: t.Optional[t.Mapping[str, str]] = None,
             prefix = _proc.wrapper_jid_prefix(argv_of(pid))
             if prefix:
                 found = _find_core_record(prefix, environ)
-                if found:
+                # under the collection's async_wrapper the "wrapper" is the job's own supervisor
+                if found and found[1] != environ.get(_record.JID_ENV):
                     paths = _record.job_paths(found[0], found[1])
                     return ProgressTarget('async_wrapper', None, paths.record, found[1])
                 break

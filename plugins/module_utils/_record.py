@@ -31,6 +31,7 @@ JID_ENV = 'ASYNCOPS_JOB_ID'
 RECORD_VERSION = 1
 KIND_RUN = 'run'
 KIND_DOWNLOAD = 'download'
+KIND_MODULE = 'module'  # any module run with async: under the collection's async_wrapper
 
 # Core's async_wrapper makes "j<random>.<pid>" (older cores "<random>.<pid>");
 # jobs of this collection use the same shape so that both tools read both.
@@ -105,7 +106,7 @@ class BatchInfo(t.TypedDict):
 class AsyncopsBlock(t.TypedDict, total=False):
     """The ``asyncops`` block of a record: every key this collection writes there."""
     version: int  # RECORD_VERSION of the writer
-    kind: str  # KIND_RUN or KIND_DOWNLOAD
+    kind: str  # KIND_RUN, KIND_DOWNLOAD or KIND_MODULE
     name: t.Optional[str]
     cmd: t.Optional[str]  # the command as one line, for people
     state: str  # one of STATES
@@ -138,7 +139,7 @@ class AsyncopsBlock(t.TypedDict, total=False):
     killed_by: str  # a killer that wrote the final record itself
     detected_lost_at: float  # set on a lost record as read, never written
     record_removed: bool  # a foreground result whose record was removed after it was read
-    progress: Progress  # folded into a running record of core's async_wrapper
+    progress: Progress  # folded into a running record: by the module under core's async_wrapper, else the supervisor
     # added by asyncops.jobs.download (its job result's own block, kept by final_record)
     url: str
     dest: str
@@ -393,8 +394,9 @@ def final_block(block: t.Mapping[str, t.Any], state: str, ended_at: t.Optional[f
 def final_record(jid: str, result: t.Mapping[str, t.Any], block: AsyncopsBlock, core_shape: bool = False) -> Record:
     """A finished job's record: its result, failed unless it succeeded, the envelope and the block.
 
-    core_shape: no ``started``/``finished`` keys, as core's wrapper writes a
-    final result (a killer writes the record of a core job so). An ``asyncops``
+    core_shape: no ``started``/``finished`` keys, and no ``failed`` added to a
+    succeeded result, as core's wrapper writes a final result (a killer writes
+    the record of a core job so, the async_wrapper replacement a module's). An ``asyncops``
     block in result (what a job run as a target adds, as download does) is
     kept under block's keys.
     """
@@ -402,7 +404,8 @@ def final_record(jid: str, result: t.Mapping[str, t.Any], block: AsyncopsBlock, 
     own = result.get(BLOCK_KEY)
     if isinstance(own, dict):
         block = t.cast(AsyncopsBlock, dict(own, **block))
-    record['failed'] = block.get('state') != SUCCEEDED
+    if not (core_shape and block.get('state') == SUCCEEDED):
+        record['failed'] = block.get('state') != SUCCEEDED
     if not core_shape:
         record.update(started=True, finished=True)
     record['ansible_job_id'] = jid

@@ -43,7 +43,9 @@ import math
 import os
 import select
 import shlex
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -57,6 +59,7 @@ import zipfile
 from ansible_collections.asyncops.jobs.plugins.module_utils import _async_dir
 from ansible_collections.asyncops.jobs.plugins.module_utils import _durations
 from ansible_collections.asyncops.jobs.plugins.module_utils import _liveness
+from ansible_collections.asyncops.jobs.plugins.module_utils import _module_result
 from ansible_collections.asyncops.jobs.plugins.module_utils import _output
 from ansible_collections.asyncops.jobs.plugins.module_utils import _proc
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
@@ -69,6 +72,7 @@ _GROUP_POLL = 0.05  # without a subreaper: how often to look whether the group i
 _GROUP_POLL_SUBREAPER = 0.5  # with one: a safety net only (SIGCHLD tells us)
 _REAP_SAFETY_NET = 1.0  # while the job runs: reap even if its SIGCHLD was missed
 _DRAIN_AFTER_END = 0.2  # output still held open by a process that left the group
+_FOLD_INTERVAL = 0.5  # a module job: how often the progress sidecar is looked at, to fold it into the record
 _PR_SET_CHILD_SUBREAPER = 36
 
 TERM = 'SIGTERM'
@@ -145,6 +149,13 @@ class JobSpec(object):
     of the supervisor (no exec: the module code is already imported) that
     returns the job's result dict. ``base_result`` is merged under the final
     result (e.g. a download's dest and url, known before it starts).
+
+    A job of kind ``KIND_MODULE`` is a module run by the async_wrapper
+    replacement, the way core's wrapper runs it: its stdout is its result
+    (``_module_result``), it ends when its main process ends (what it leaves
+    in its group lives on, as under core), the record is written in core's
+    shape with the progress of the sidecar folded in, and ``cleanup_dir``
+    (the remote tmp dir of the task) is removed once the record is final.
     """
 
     def __init__(self, argv: t.Optional[t.Sequence[str]] = None,
@@ -156,7 +167,8 @@ class JobSpec(object):
                  output_limit: t.Optional[int] = DEFAULT_OUTPUT_LIMIT,
                  progress_regex: t.Optional[str] = None,
                  creates: t.Optional[str] = None, removes: t.Optional[str] = None,
-                 base_result: t.Optional[t.Mapping[str, t.Any]] = None) -> None:
+                 base_result: t.Optional[t.Mapping[str, t.Any]] = None,
+                 cleanup_dir: t.Optional[str] = None) -> None:
         if (argv is None) == (target is None):
             raise ValueError('a job needs argv or target, not both')
         if argv is not None and not argv:
@@ -183,6 +195,11 @@ class JobSpec(object):
         self.creates = creates
         self.removes = removes
         self.base_result = dict(base_result or {})
+        self.cleanup_dir = cleanup_dir
+
+    @property
+    def module(self) -> bool:
+        return self.kind == _record.KIND_MODULE
 
     @property
     def display(self) -> str:
@@ -248,8 +265,12 @@ class Supervision(object):
     monotonic time of the next deadline, ``outcome()`` what to record.
     """
 
-    def __init__(self, time_limit: t.Optional[float] = None, kill_grace: float = DEFAULT_KILL_GRACE) -> None:
+    def __init__(self, time_limit: t.Optional[float] = None, kill_grace: float = DEFAULT_KILL_GRACE,
+                 ends_with_leader: bool = False) -> None:
         self.time_limit = time_limit if time_limit and time_limit > 0 else None
+        # True: the job ends when its main process does, unless it is being stopped (a module under
+        # async:, as core runs it); False: a job ends with its group
+        self.ends_with_leader = ends_with_leader
         self.kill_grace = max(float(kill_grace or 0), 0.0)
         self.started = None  # type: t.Optional[float]
         self.deadline = None  # type: t.Optional[float]
@@ -321,7 +342,7 @@ class Supervision(object):
     def group_changed(self, now: float, group_alive: bool) -> t.List[str]:
         if self.status is None or self.group_empty:
             return []
-        if not group_alive:
+        if not group_alive or (self.ends_with_leader and self.term_at is None):
             self.group_empty = True
             self.finished_at = now
             return []
@@ -437,7 +458,7 @@ class Supervisor(object):
         self.batch = t.cast(_record.BatchInfo, dict(batch)) if batch else None
         self.clock = clock
         self.wallclock = wallclock
-        self.sm = Supervision(spec.time_limit, spec.kill_grace)
+        self.sm = Supervision(spec.time_limit, spec.kill_grace, ends_with_leader=spec.module)
         self.pid = None  # type: t.Optional[int]
         self.pid_start = None  # type: t.Optional[str]
         self.started_at = None  # type: t.Optional[float]
@@ -463,6 +484,9 @@ class Supervisor(object):
         self.poller = None  # type: t.Any
         self.announced = False  # the launcher was told the job runs (the record is then ours to finish)
         self.reserve = None  # type: t.Optional[int]
+        self.folded_progress = None  # type: t.Optional[_record.Progress]
+        self.fold_checked_at = None  # type: t.Optional[float]
+        self.fold_mtime = None  # type: t.Optional[float]
 
     # -- signals
     def _on_signal(self, signum: int, frame: t.Any) -> None:
@@ -530,7 +554,35 @@ class Supervisor(object):
             raise _record.job_error(e, self.jid, self.paths.record) from None
 
     def running_record(self, queued: bool = False) -> _record.Record:
-        return _record.running_record(self.jid, self.block(queued))
+        record = _record.running_record(self.jid, self.block(queued))
+        if self.folded_progress is not None:
+            record = _record.with_progress(record, self.folded_progress)
+        return record
+
+    def _fold_progress(self) -> None:
+        """A module job: put a new report of its progress sidecar into the running record.
+
+        ansible.builtin.async_status (the controller's poll: N loop) reads
+        only the record; the supervisor is its one writer.
+        """
+        if not self.spec.module or not self.progress_file_ready or self.sm.done:
+            return
+        now = self.clock()
+        if self.fold_checked_at is not None and now - self.fold_checked_at < _FOLD_INTERVAL:
+            return
+        self.fold_checked_at = now
+        changed = _record.mtime(self.paths.progress)
+        if changed is None or changed == self.fold_mtime:
+            return
+        self.fold_mtime = changed
+        progress = _record.read_progress(self.paths.progress)
+        if progress is None or progress == self.folded_progress:
+            return
+        self.folded_progress = progress
+        try:
+            self.write_running_record()
+        except _record.JobError:
+            pass  # progress is advisory; the final record is written (or reported) on its own
 
     # -- the run
     def run(self) -> int:
@@ -538,28 +590,48 @@ class Supervisor(object):
         try:
             return self._run()
         except BaseException as e:  # pylint: disable=broad-except
-            msg = 'the supervisor of job %s failed: %s' % (self.jid, ''.join(
-                traceback.format_exception_only(type(e), e)).strip())
-            try:
-                if self.sm.started_job and not self.sm.done:
-                    for sig in (TERM, KILL):
-                        _proc.signal_own_group(self.pid, self.pid, getattr(signal, sig))
-                self.ended_at = self.wallclock()
-                if self.announced or self.queued:
-                    self.write_final_record(self.final_record(error=msg),
-                                            lambda: self.final_record(error=msg, with_output=False))
-                else:  # the launch fails: leave nothing behind
-                    self._remove_files()
-            except BaseException:  # pylint: disable=broad-except
-                pass
-            self._notify(self.notify_fd, {'ok': False, 'msg': msg, 'traceback': traceback.format_exc()})
-            return 70
+            return self._failed(e)
+        finally:
+            self._remove_cleanup_dir()
 
-    def _remove_files(self) -> None:
+    def _failed(self, e: BaseException) -> int:
+        """The supervisor itself failed: stop the job, record why (or leave nothing when not launched)."""
+        msg = 'the supervisor of job %s failed: %s' % (self.jid, ''.join(
+            traceback.format_exception_only(type(e), e)).strip())
+        try:
+            if self.sm.started_job and not self.sm.done:
+                for sig in (TERM, KILL):
+                    _proc.signal_own_group(self.pid, self.pid, getattr(signal, sig))
+            self.ended_at = self.wallclock()
+            if self.announced or self.queued:
+                self.write_final_record(self.final_record(error=msg),
+                                        lambda: self.final_record(error=msg, with_output=False))
+            else:  # the launch fails: leave nothing behind
+                self._remove_files()
+        except BaseException:  # pylint: disable=broad-except
+            pass
+        self._notify(self.notify_fd, {'ok': False, 'msg': msg, 'traceback': traceback.format_exc()})
+        return 70
+
+    def _remove_cleanup_dir(self) -> None:
+        """Remove the task's remote tmp dir (core's wrapper does, ignoring errors); only a directory of ours."""
+        path = self.spec.cleanup_dir
+        if not path:
+            return
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid():
+            shutil.rmtree(path, ignore_errors=True)
+
+    def _remove_files(self, keep_record: bool = False) -> None:
         for stream in self.streams.values():
             _output.close_fd(stream.fd)
             stream.fd = None
         for path in self.paths:
+            if keep_record and path == self.paths.record:
+                continue
             try:
                 os.unlink(path)
             except OSError:
@@ -592,6 +664,9 @@ class Supervisor(object):
         self.loop()
         self.finish()
         self.write_final_record(self.final_record(), lambda: self.final_record(with_output=False))
+        if self.spec.module:
+            # everything is in the record now; core's poll loop and cleanup remove only the record
+            self._remove_files(keep_record=True)
         self._notify(self.notify_fd, {'done': True, 'jid': self.jid})
         _output.close_fd(self.notify_fd)
         return 0
@@ -683,7 +758,10 @@ class Supervisor(object):
         stdout, stderr, stdin = self.proc.stdout, self.proc.stderr, self.proc.stdin
         if stdout is None or stderr is None:
             raise RuntimeError('the job was started without its output pipes')
-        self.outputs[stdout.fileno()] = ('stdout', self.streams['stdout'], _output.LineSplitter())
+        if spec.module:  # a module prints its result: kept whole, as core's wrapper keeps it
+            self.result_fd = stdout.fileno()
+        else:
+            self.outputs[stdout.fileno()] = ('stdout', self.streams['stdout'], _output.LineSplitter())
         self.outputs[stderr.fileno()] = ('stderr', self.streams['stderr'], _output.LineSplitter())
         if spec.stdin is not None and stdin is not None:
             self.stdin_fd = stdin.fileno()
@@ -791,8 +869,9 @@ class Supervisor(object):
                 self._reap()
             if self.sm.status is not None and not self.sm.done:
                 # a descendant may have gone without a SIGCHLD reaching us
-                self._apply(self.sm.group_changed(self.clock(), _proc.group_alive(self.pid)))
+                self._apply(self.sm.group_changed(self.clock(), self._job_alive()))
             self._flush_progress(force=False)
+            self._fold_progress()
         for fd in list(self.outputs):
             self._read_all(fd)
         if self.result_fd is not None:
@@ -811,13 +890,31 @@ class Supervisor(object):
             times.append(now + (_GROUP_POLL_SUBREAPER if self.subreaper else _GROUP_POLL))
         if self.progress_pending is not None and self.progress_written_at is not None:
             times.append(self.progress_written_at + PROGRESS_INTERVAL)
+        if self.spec.module and self.fold_checked_at is not None:
+            times.append(self.fold_checked_at + _FOLD_INTERVAL)
         if not times:
             return -1
         return max(0, int(math.ceil((min(times) - now) * 1000)))
 
     def _apply(self, actions: t.Iterable[str]) -> None:
         for sig in actions:
-            _proc.signal_own_group(self.pid, self.pid if self.sm.status is None else None, getattr(signal, sig))
+            signum = getattr(signal, sig)
+            _proc.signal_own_group(self.pid, self.pid if self.sm.status is None else None, signum)
+            for stray in self._strays():
+                _proc.signal_verified(stray.pid, stray.start, signum)
+
+    def _strays(self) -> t.List[_proc.Proc]:
+        """Processes the job started outside its group, once it is being stopped (they are stopped with it).
+
+        As the subreaper, the supervisor is the ancestor of every process the
+        job started, also of those whose parent died.
+        """
+        if self.sm.term_at is None or self.pid is None:
+            return []
+        return _proc.descendants_outside_group(self.me, self.pid)
+
+    def _job_alive(self) -> bool:
+        return _proc.group_alive(self.pid) or bool(self._strays())
 
     def _handle_signals(self) -> None:
         for signum in self._take_signals():
@@ -845,9 +942,9 @@ class Supervisor(object):
             if pid == self.pid:
                 if self.proc is not None:  # reaped here, with its rusage: Popen must not wait for it
                     self.proc.returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-                self._apply(self.sm.leader_exited(status, self.clock(), _proc.group_alive(self.pid)))
+                self._apply(self.sm.leader_exited(status, self.clock(), self._job_alive()))
         if self.sm.status is not None and not self.sm.done:
-            self._apply(self.sm.group_changed(self.clock(), _proc.group_alive(self.pid)))
+            self._apply(self.sm.group_changed(self.clock(), self._job_alive()))
 
     def _read(self, fd: int) -> bool:
         """Read what is there; False at end of file (the fd is then closed)."""
@@ -1010,7 +1107,10 @@ class Supervisor(object):
             msg = (msg + '; ' if msg else '') + NO_SPACE_TAILS_MSG
         stdout, stderr, stdout_truncated, stderr_truncated = self._output_in_budget(with_output)
         result = dict(spec.base_result)  # type: t.Dict[str, t.Any]
-        if spec.target is not None:
+        if spec.module:
+            module_result, state = self._module_result(outcome, error, msg, stderr)
+            result.update(module_result)
+        elif spec.target is not None:
             job_result = self._job_result()
             if job_result is not None:
                 result.update(job_result)
@@ -1041,7 +1141,24 @@ class Supervisor(object):
             stdout_truncated=stdout_truncated, stderr_truncated=stderr_truncated, never_started=never_started)
         if not with_output:
             block['warnings'] = list(block.get('warnings') or []) + [NO_SPACE_TAILS_MSG]
-        return _record.final_record(self.jid, result, block)
+        if self.folded_progress is not None:
+            block['progress'] = self.folded_progress
+        return _record.final_record(self.jid, result, block, core_shape=spec.module)
+
+    def _module_result(self, outcome: t.Mapping[str, t.Any], error: t.Optional[str], msg: str,
+                       stderr: str) -> t.Tuple[t.Dict[str, t.Any], str]:
+        """A module job's result and state: what it printed, else core's failure result for how it ended."""
+        stdout = self.result_data.decode('utf-8', 'replace')
+        if error is None and outcome['reason'] == _record.REASON_EXITED:
+            try:
+                result = _module_result.module_result(stdout, stderr)
+            except ValueError:
+                return _module_result.unparsable_result(self.spec.display, stdout, stderr, traceback.format_exc()), \
+                    _record.FAILED
+            return result, _record.FAILED if result.get('failed') else _record.SUCCEEDED
+        if outcome['state'] == _record.TIMEOUT:  # core's watcher writes these keys
+            return {'failed': True, 'msg': 'Timeout exceeded: ' + msg, 'child_pid': self.pid}, _record.TIMEOUT
+        return _module_result.unparsable_result(self.spec.display, stdout, stderr, msg), outcome['state']
 
     def _output_in_budget(self, with_output: bool) -> t.Tuple[str, str, int, int]:
         """stdout, stderr and the bytes of each not kept: together at most output_budget() in the record."""
@@ -1272,14 +1389,16 @@ def _launch_result(jid: str, async_dir: str, message: t.Mapping[str, t.Any], spe
     }
 
 
-def launch(spec: JobSpec, async_dir: str, wait: bool = False, keep_record: bool = False) -> t.Dict[str, t.Any]:
+def launch(spec: JobSpec, async_dir: str, wait: bool = False, keep_record: bool = False,
+           jid: t.Optional[str] = None) -> t.Dict[str, t.Any]:
     """Start one supervised job; return the launch result, or with wait the final record.
 
+    jid: the job's id when the caller has one (the async_wrapper replacement has core's), else a new one.
     Raises LaunchError when the job could not be started (nothing is left behind then).
     """
     _async_dir.ensure_async_dir(async_dir)
     preload_payload()
-    jid = _record.new_jid()
+    jid = _record.new_jid() if jid is None else _record.validate_jid(jid)
 
     def body(notify_fd: int) -> int:
         return Supervisor(spec, async_dir, jid, notify_fd=notify_fd, wait=wait).run()

@@ -197,7 +197,7 @@ def test_descendants_left_in_the_old_group_are_found():
         runner, child = map(int, p.stdout.readline().split())
         root = _proc.read_proc(runner)
         assert root.pgrp == runner
-        strays = _proc.descendants_outside_group(root)
+        strays = _proc.descendants_outside_group(root.pid, root.pgrp)
         assert [s.pid for s in strays] == [child]
         assert strays[0].pgrp == p.pid
     finally:
