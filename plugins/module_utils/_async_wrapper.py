@@ -157,6 +157,6 @@ def run(argv: t.Sequence[str], environ: t.Mapping[str, str]) -> t.Tuple[t.Dict[s
 
 def main() -> None:
     result, code = run(sys.argv, os.environ)
-    print(json.dumps(result))
+    sys.stdout.write(json.dumps(result) + '\n')
     sys.stdout.flush()
-    sys.exit(code)
+    raise SystemExit(code)  # not os._exit: AnsiballZ removes its payload on the way out
