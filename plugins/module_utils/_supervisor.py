@@ -79,6 +79,8 @@ TERM = 'SIGTERM'
 KILL = 'SIGKILL'
 
 # A full disk at the end of a job: what the record then says
+NO_PROCFS_MSG = ('this host has no /proc: processes the job starts outside its process group are not found, so '
+                 'they are not stopped at the time limit or by a kill; the limit is enforced on the group')
 NO_SPACE_TAILS_MSG = 'the output tails were left out of this record: the full record could not be written'
 NO_SPACE_MINIMAL_MSG = ('only this minimal final record could be written, over the running record in the space '
                         'reserved for it')
@@ -485,6 +487,7 @@ class Supervisor(object):
         self.announced = False  # the launcher was told the job runs (the record is then ours to finish)
         self.reserve = None  # type: t.Optional[int]
         self.folded_progress = None  # type: t.Optional[_record.Progress]
+        self.procfs = _proc.have_procfs()
         self.fold_checked_at = None  # type: t.Optional[float]
         self.fold_mtime = None  # type: t.Optional[float]
 
@@ -535,10 +538,13 @@ class Supervisor(object):
         """The block of the running job (queued: waiting for its turn in a batch)."""
         spec = self.spec
         writer = _record.WRITER_SUPERVISOR if spec.progress_re is not None else _record.WRITER_JOB
-        return _record.running_block(
+        block = _record.running_block(
             spec.job_block(), self.paths, self.me, self.me_start, spec.output_limit, writer, pid=self.pid,
             pid_start=self.pid_start, started_at=self.started_at, queued=queued, queued_at=self.queued_at,
             batch=self.batch)
+        if not self.procfs:
+            block['warnings'] = [NO_PROCFS_MSG]
+        return block
 
     def write_record(self, record: t.Mapping[str, t.Any]) -> None:
         _record.write_record(self.async_dir, self.jid, record)

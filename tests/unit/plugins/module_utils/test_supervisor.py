@@ -671,3 +671,19 @@ def test_a_job_on_a_full_tmpfs_keeps_its_rc(tmp_path, fifo, code):
         assert ao['warnings'] == [S.NO_SPACE_MINIMAL_MSG] and record['msg'].startswith(S.NO_SPACE_MINIMAL_MSG)
     finally:
         subprocess.run(['umount', '-l', mountpoint], check=True)
+
+
+def test_a_host_without_procfs_is_told_in_the_record(async_dir, fifo, monkeypatch):
+    """Without /proc the strays of a job cannot be found: the record says so from the start to the end."""
+    monkeypatch.setattr(_proc, 'have_procfs', lambda: False)
+    launched = S.launch(S.JobSpec(argv=['sh', '-c', 'read x < "%s"' % fifo]), async_dir)
+    running = _record.read_record(async_dir, launched['ansible_job_id'])
+    assert running['asyncops']['warnings'] == [S.NO_PROCFS_MSG]
+    open_gate(fifo)
+    final = finished_record(async_dir, launched)
+    assert final['asyncops']['state'] == 'succeeded' and final['asyncops']['warnings'] == [S.NO_PROCFS_MSG]
+
+
+def test_with_procfs_the_record_has_no_such_warning(async_dir):
+    launched = S.launch(S.JobSpec(argv=['true']), async_dir)
+    assert 'warnings' not in finished_record(async_dir, launched)['asyncops']
