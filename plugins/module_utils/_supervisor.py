@@ -907,7 +907,10 @@ class Supervisor(object):
             signum = getattr(signal, sig)
             _proc.signal_own_group(self.pid, self.pid if self.sm.status is None else None, signum)
             for stray in self._strays():
-                _proc.signal_verified(stray.pid, stray.start, signum)
+                try:
+                    _proc.signal_verified(stray.pid, stray.start, signum)
+                except _proc.SignalRefused:
+                    pass  # it became another user's (setuid): not ours to signal
 
     def _strays(self) -> t.List[_proc.Proc]:
         """Processes the job started outside its group, once it is being stopped (they are stopped with it).
