@@ -920,7 +920,8 @@ class Supervisor(object):
         """
         if self.sm.term_at is None or self.pid is None:
             return []
-        return _proc.descendants_outside_group(self.me, self.pid)
+        # one that became another user's (setuid) is neither signalled nor waited for
+        return [p for p in _proc.descendants_outside_group(self.me, self.pid) if _proc.owned_by_me(p.pid) is not False]
 
     def _job_alive(self) -> bool:
         return _proc.group_alive(self.pid) or bool(self._strays())
