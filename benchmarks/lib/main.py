@@ -45,8 +45,8 @@ def parse_args(argv):
     p.add_argument('--budget', type=float, default=DEFAULT_BUDGET_MIN,
                    help='minutes the run may take (default %g; 0: no limit): past round 1, a scenario\'s round is '
                         'left out when its previous round would not fit any more' % DEFAULT_BUDGET_MIN)
-    p.add_argument('--only', default='', help='comma-separated scenarios: %s (or 1-7)'
-                   % ','.join(cls.key for cls in scenarios.ALL))
+    p.add_argument('--only', default='', help='comma-separated scenarios: %s (or 1-%d)'
+                   % (','.join(cls.key for cls in scenarios.ALL), len(scenarios.ALL)))
     p.add_argument('--sides', default='builtin,asyncops',
                    help='builtin,asyncops (default); "builtin" alone smoke-tests the framework without the collection')
     p.add_argument('--no-ssh', action='store_true', help='skip the SSH runs (no sshd, no throwaway user)')
@@ -204,7 +204,7 @@ def main(argv):
             if missing:
                 raise SystemExit('the installed collection lacks %s: use --sides builtin until it exists'
                                  % ', '.join(missing))
-        needs_ssh = any(cls in args.only for cls in (scenarios.Latency, scenarios.Cost))
+        needs_ssh = any(cls.needs_ssh for cls in args.only)
         if needs_ssh and not args.no_ssh:
             log('starting the loopback sshd (user %s)' % 'aoj-bench')
             ssh = SshTarget(ws, args.ssh_port)

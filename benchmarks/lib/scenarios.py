@@ -1,18 +1,20 @@
 # Copyright (c) 2026, asyncops.jobs developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The seven scenarios of benchmarks/run. Each runs both sides per round and
+"""The scenarios of benchmarks/run. Each runs both sides per round and
 turns what it measured into report rows (see report.Row)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import threading
 import time
 from collections import defaultdict
+from pathlib import Path
 
 from harness import TARGET_PYTHON, executions, log
 from report import (Row, all_of, at_most, equals, fmt_value, ratio_at_least, ratio_at_most)
@@ -119,12 +121,33 @@ def stats(values):
     return {'median': m, 'min': v[0], 'max': v[-1]}
 
 
+def task_costs(probe, names):
+    """{task name: [seconds from each start of the task to its ok result reaching the controller]}.
+
+    The tasks are those named in names; a start is matched with the first ok
+    result of the same task (uuid) after it that no earlier start took.
+    """
+    samples = defaultdict(list)
+    used = set()
+    results = [x for x in probe['results'] if x['status'] == 'ok']
+    for task in probe['tasks']:
+        if task['name'] not in names:
+            continue
+        for i, res in enumerate(results):
+            if i not in used and res['uuid'] == task['uuid'] and res['t'] >= task['t']:
+                used.add(i)
+                samples[task['name']].append(res['t'] - task['t'])
+                break
+    return samples
+
+
 # --------------------------------------------------------------------------- 1
 
 class Latency(Scenario):
     key = 'latency'
     number = 1
     title = 'End of a job seen'
+    needs_ssh = True
     B_VARIANTS = ('poll1', 'poll5', 'until1', 'until5')
     A_VARIANTS = ('wait', 'wait_core')
     LABEL = {
@@ -607,6 +630,7 @@ class Cost(Scenario):
     key = 'cost'
     number = 5
     title = 'Launch and status cost'
+    needs_ssh = True
     TASKS = ('sync', 'builtin launch', 'asyncops launch', 'builtin status', 'asyncops status',
              'asyncops status of core job')
 
@@ -630,21 +654,8 @@ class Cost(Scenario):
             if run.probe is None:
                 self.errors.append('round %d %s: no probe data (see %s)' % (r, conn, run.log_path))
                 continue
-            samples = defaultdict(list)
-            used = set()
-            results = [x for x in run.probe['results'] if x['status'] == 'ok']
-            for task in run.probe['tasks']:
-                if task['name'] not in self.TASKS:
-                    continue
-                for i, res in enumerate(results):
-                    if i not in used and res['uuid'] == task['uuid'] and res['t'] >= task['t']:
-                        used.add(i)
-                        samples[task['name']].append(res['t'] - task['t'])
-                        break
-            for name, vals in samples.items():
-                vals.sort()
-                n = len(vals)
-                self.cost[conn][name][r] = vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+            for name, vals in task_costs(run.probe, self.TASKS).items():
+                self.cost[conn][name][r] = stats(vals)['median']
 
     def vals(self, conn, task):
         return [self.cost[conn][task].get(r) for r in self.rounds()]
@@ -855,4 +866,229 @@ class Scale(Scenario):
         }]
 
 
-ALL = (Latency, RoundTrips, ManyJobs, TimeLimits, Cost, CallbackOverhead, Scale)
+# --------------------------------------------------------------------------- 8
+
+RECORD_NAME = re.compile(r'^j?[0-9]+\.[0-9]+$')  # a job record: no temp file, no sidecar
+
+
+class RecordWatcher(threading.Thread):
+    """Notes the mtime of the first and of the last version of every job record in a directory (every 10 ms)."""
+
+    def __init__(self, directory):
+        super().__init__(daemon=True)
+        self.directory = directory
+        self.first = {}  # record name -> mtime of the first version seen
+        self.last = {}   # record name -> mtime of the last version seen
+        self.halt = threading.Event()
+
+    def scan(self):
+        try:
+            entries = list(os.scandir(self.directory))
+        except OSError:
+            return  # not made yet
+        for entry in entries:
+            if not RECORD_NAME.match(entry.name):
+                continue
+            try:
+                mtime = entry.stat(follow_symlinks=False).st_mtime
+            except OSError:
+                continue
+            self.first.setdefault(entry.name, mtime)
+            self.last[entry.name] = mtime
+
+    def run(self):
+        while not self.halt.is_set():
+            self.scan()
+            time.sleep(0.01)
+
+    def stop(self):
+        self.halt.set()
+        self.join()
+        self.scan()
+
+
+class Wrapper(Scenario):
+    key = 'wrapper'
+    number = 8
+    title = 'async_wrapper replacement'
+    a_name, b_name, ratio_name = 'core async_wrapper', 'replacement', 'core / replacement'
+    needs_ssh = True
+    CALLBACK = 'asyncops.jobs.supervise'
+    TASKS = ('launch', 'builtin status', 'asyncops status', 'sync')
+    # SSH and SSH+pipelining in the first round only (the time budget); local in every round
+    FULL_ROUNDS = 1
+    SHORT_LABEL = {'local': 'local', 'ssh': 'ssh', 'pipe': 'ssh+pipe'}  # for the chart's crowded axis
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.limit = 2
+        self.repeats = 2 if ctx.quick else 3
+        self.conn_list = ctx.conns(['local', 'ssh', 'pipe'])
+        self.cost = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))  # conn -> side -> task -> {round: s}
+        self.over = defaultdict(lambda: defaultdict(dict))  # conn -> side -> {round: s}, what the record says
+        self.over_mtime = defaultdict(lambda: defaultdict(dict))  # conn -> side -> {round: s}, record mtimes
+        self.ends = defaultdict(list)  # side -> how its limit jobs ended
+
+    def rounds(self):
+        return list(range(min(self.ctx.rounds, 3)))
+
+    def conns_of_round(self, r):
+        return self.conn_list if r < self.FULL_ROUNDS else self.conn_list[:1]
+
+    def async_dir(self, conn):
+        home = self.ctx.ws.home if conn == 'local' else Path(self.ctx.ssh.home)
+        return home / '.ansible_async'
+
+    def run_round(self, r):
+        for conn in self.conns_of_round(r):
+            for side in self.ctx.order(r):
+                self.ctx.reset()
+                hname, hv = self.ctx.host(conn, 'wrapper')
+                env = {'ANSIBLE_CALLBACKS_ENABLED': 'aoj_bench_probe,' + self.CALLBACK} if side == 'asyncops' else {}
+                watcher = RecordWatcher(self.async_dir(conn))
+                watcher.start()
+                try:
+                    run = self.ctx.ansible.run(
+                        's8-r%d-%s-%s' % (r, conn, side), 'wrapper_side.yml', {hname: hv}, env=env, timeout=600,
+                        extra_vars={'aoj_repeats': self.repeats, 'aoj_limit': self.limit,
+                                    'aoj_use_asyncops': self.ctx.use_asyncops})
+                finally:
+                    watcher.stop()
+                self.collect(r, conn, side, run, watcher)
+
+    def collect(self, r, conn, side, run, watcher):
+        where = 'round %d %s %s' % (r + 1, CONN_LABEL[conn], side)
+        if run.probe is None:
+            self.errors.append('%s: no probe data (see %s)' % (where, run.log_path))
+            return
+        # the replacement ran the jobs of its side, and only those: its start result has the asyncops block
+        launched = [x for x in run.results(task='launch') + run.results(task='limit job') if x['status'] == 'ok']
+        wrong = [x for x in launched if bool(x.get('asyncops')) != (side == 'asyncops')]
+        if not launched or wrong:
+            self.errors.append('%s: %s (see %s)' % (where, 'no launch' if not launched else
+                                                    'a launch %s the replacement' % ('without' if side == 'asyncops'
+                                                                                     else 'under'), run.log_path))
+            return
+        for name, vals in task_costs(run.probe, self.TASKS).items():
+            self.cost[conn][side][name][r] = stats(vals)['median']
+        jid = next((x.get('ansible_job_id') for x in run.results(task='limit job')), None)
+        try:
+            record = json.loads((self.async_dir(conn) / jid).read_text())
+        except (OSError, TypeError, ValueError) as e:
+            self.errors.append('%s: no record of the limit job %s: %s (see %s)' % (where, jid, e, run.log_path))
+            return
+        if jid in watcher.first:
+            self.over_mtime[conn][side][r] = watcher.last[jid] - watcher.first[jid] - self.limit
+        block = record.get('asyncops') if isinstance(record.get('asyncops'), dict) else {}
+        if side == 'asyncops':
+            try:
+                self.over[conn][side][r] = (float(block['ended_at']) - float(block['started_at'])
+                                            - float(block['time_limit']))
+            except (KeyError, TypeError, ValueError):
+                self.errors.append('%s: the record of %s lacks asyncops started_at/ended_at/time_limit'
+                                   % (where, jid))
+            sent = '→'.join(block.get('signals_sent') or []) or 'none'
+            self.ends[side].append('%s, signals sent %s' % (block.get('state'), sent))
+        else:
+            self.ends[side].append(str(record.get('msg')))
+            if record.get('msg') != 'Timeout exceeded':
+                self.errors.append('%s: the record of %s does not say `Timeout exceeded`' % (where, jid))
+            else:
+                self.over[conn][side][r] = self.over_mtime[conn][side].get(r)
+
+    def vals(self, table, conn, side):
+        return [table[conn][side].get(r) for r in self.rounds()]
+
+    def costs(self, conn, side, task):
+        return [self.cost[conn][side][task].get(r) for r in self.rounds()]
+
+    def description(self):
+        return (
+            '`ansible.builtin.command` run with `async:`, by ansible-core\'s `async_wrapper` (callback off) and by '
+            'the collection\'s replacement (`ANSIBLE_CALLBACKS_ENABLED=%s`): the same playbook, one '
+            '`ansible-playbook` run per side, the side going first alternating per round, one host over %s. '
+            'Launch: `command: /bin/true` with `async: 60, poll: 0`. Status: `ansible.builtin.async_status` and '
+            '`asyncops.jobs.async_status` of a finished job (a `/bin/true` job of the same side, launched and waited '
+            'for at the top). A task\'s cost is from its start (`v2_playbook_on_task_start`) to its result reaching '
+            'the controller; each run repeats every task %d times and its figure is their median. Time limit: '
+            '`command: sleep 60` with `async: %d, poll: 0`, alone on the host (the controller then pauses %d s). '
+            'Overshoot, replacement: what its record says, `asyncops.ended_at − asyncops.started_at − '
+            'asyncops.time_limit`. Overshoot, core: its record has no times, so the driver watches the record '
+            'file every 10 ms: mtime of the final record (`Timeout exceeded`) − mtime of the first one (`started`, '
+            'written by the module\'s runner right after the fork that starts the watcher\'s clock) − the limit.'
+            % (self.CALLBACK, ', '.join(CONN_LABEL[c] for c in self.conn_list), self.repeats, self.limit,
+               self.limit + 2))
+
+    def rows(self):
+        rows = []
+        for conn in self.conn_list:
+            label = CONN_LABEL[conn]
+            rows.append(Row('%s: time limit %d s, `sleep 60` (SIGTERM honoured): overshoot per the record'
+                            % (label, self.limit), 's',
+                            a=self.vals(self.over, conn, 'builtin'), b=self.vals(self.over, conn, 'asyncops'),
+                            target='replacement ≤ 0.5 s', check=at_most(0.5)))
+            rows.append(Row('%s: launch (`async: 60, poll: 0`)' % label, 's',
+                            a=self.costs(conn, 'builtin', 'launch'), b=self.costs(conn, 'asyncops', 'launch'),
+                            target='no slower (ratio ≥ 1×)', check=ratio_at_least(1.0)))
+            rows.append(Row('%s: `ansible.builtin.async_status` of a finished job' % label, 's',
+                            a=self.costs(conn, 'builtin', 'builtin status'),
+                            b=self.costs(conn, 'asyncops', 'builtin status'),
+                            target='no slower (ratio ≥ 1×)', check=ratio_at_least(1.0)))
+            rows.append(Row('%s: `asyncops.jobs.async_status` of a finished replacement job vs '
+                            '`ansible.builtin.async_status` of a finished core job' % label, 's',
+                            a=self.costs(conn, 'builtin', 'builtin status'),
+                            b=self.costs(conn, 'asyncops', 'asyncops status'),
+                            target='no slower (ratio ≥ 1×)', check=ratio_at_least(1.0)))
+            rows.append(Row('%s: `asyncops.jobs.async_status` of a finished job, core\'s vs the replacement\'s' % label,
+                            's', a=self.costs(conn, 'builtin', 'asyncops status'),
+                            b=self.costs(conn, 'asyncops', 'asyncops status')))
+            rows.append(Row('%s: plain sync `command` (reference: without / with the callback)' % label, 's',
+                            a=self.costs(conn, 'builtin', 'sync'), b=self.costs(conn, 'asyncops', 'sync')))
+        return rows
+
+    def notes(self):
+        if len(self.conn_list) > 1:
+            out = ['Rounds: %d over %s; %s in the first %d only (the time budget).'
+                   % (len(self.rounds()), CONN_LABEL[self.conn_list[0]],
+                      ' and '.join(CONN_LABEL[c] for c in self.conn_list[1:]), self.FULL_ROUNDS)]
+        else:
+            out = ['Rounds: %d over %s (no SSH in this run).' % (len(self.rounds()), CONN_LABEL[self.conn_list[0]])]
+        for conn in self.conn_list:
+            a = stats(self.vals(self.over_mtime, conn, 'builtin'))
+            b = stats(self.vals(self.over_mtime, conn, 'asyncops'))
+            if a or b:
+                out.append('%s: the same record-file view for both (final mtime − first mtime − limit): core %s, '
+                           'replacement %s.' % (CONN_LABEL[conn], fmt_value(a and a['median'], 's'),
+                                                fmt_value(b and b['median'], 's')))
+        for side, name in (('builtin', 'core'), ('asyncops', 'replacement')):
+            if self.ends[side]:
+                out.append('How the limit jobs ended (%s): %s.' % (name, '; '.join(sorted(set(self.ends[side])))))
+        out.append('Core\'s watcher of a %d s limit checks every %g s and sends SIGKILL, then sleeps 1 s before it '
+                   'writes `Timeout exceeded`: its job is gone about at the limit, its record says so about 1 s '
+                   'later. The replacement sends SIGTERM at the limit and writes the final record as soon as the '
+                   'module has exited.' % (self.limit, self.limit / 2))
+        return out
+
+    def chart_panels(self):
+        groups, core, repl = [], [], []
+        for conn in self.conn_list:
+            for what, task in (('launch', 'launch'), ('builtin\nstatus', 'builtin status'),
+                               ('asyncops\nstatus', 'asyncops status')):
+                groups.append('%s\n%s' % (what, self.SHORT_LABEL[conn]))
+                core.append(stats(self.costs(conn, 'builtin', task)))
+                repl.append(stats(self.costs(conn, 'asyncops', task)))
+        return [{
+            'title': '8. async_wrapper replacement: %d s limit overshoot (record)' % self.limit, 'ylabel': 'seconds',
+            'groups': [CONN_LABEL[c] for c in self.conn_list],
+            'series': [('core async_wrapper', [stats(self.vals(self.over, c, 'builtin')) for c in self.conn_list]),
+                       ('replacement', [stats(self.vals(self.over, c, 'asyncops')) for c in self.conn_list])],
+            'hline': 0.5, 'hline_label': 'target 0.5 s', 'fmt': '{:.2f}', 'colors': ['#c0504d', '#2e7d32'],
+        }, {
+            'title': '8. async_wrapper replacement: cost of a launch / status call of a finished job',
+            'ylabel': 'seconds', 'groups': groups,
+            'series': [('core async_wrapper', core), ('replacement', repl)], 'fmt': '{:.2f}',
+            'colors': ['#c0504d', '#2e7d32'],
+        }]
+
+
+ALL = (Latency, RoundTrips, ManyJobs, TimeLimits, Cost, CallbackOverhead, Scale, Wrapper)

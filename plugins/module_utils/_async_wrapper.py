@@ -27,7 +27,6 @@ import sys
 import typing as t
 
 from ansible_collections.asyncops.jobs.plugins.module_utils import _async_dir
-from ansible_collections.asyncops.jobs.plugins.module_utils import _core_wrapper
 from ansible_collections.asyncops.jobs.plugins.module_utils import _durations
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _supervisor
@@ -142,6 +141,8 @@ def run(argv: t.Sequence[str], environ: t.Mapping[str, str]) -> t.Tuple[t.Dict[s
         jid = _record.validate_jid('%s.%d' % (args.jid_prefix, os.getpid()))
         async_dir = _async_dir.resolve_async_dir(environ=environ)
         if not supervised(environ):
+            # imported here: only an opted-out task compiles it
+            from ansible_collections.asyncops.jobs.plugins.module_utils import _core_wrapper
             return _core_wrapper.launch(args, jid, async_dir, start_result(args, jid, _record.job_paths(async_dir, jid).record)), 0
         return launch(args, jid, async_dir, environ), 0
     except ValueError as e:  # UsageError, or a limit the supervisor refuses

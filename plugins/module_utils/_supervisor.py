@@ -1407,7 +1407,10 @@ def launch(spec: JobSpec, async_dir: str, wait: bool = False, keep_record: bool 
     Raises LaunchError when the job could not be started (nothing is left behind then).
     """
     _async_dir.ensure_async_dir(async_dir)
-    preload_payload()
+    if not spec.module:
+        # A module job's daemon runs only code imported already (this file's imports); run and
+        # download jobs run the module's own code, which may import lazily.
+        preload_payload()
     jid = _record.new_jid() if jid is None else _record.validate_jid(jid)
 
     def body(notify_fd: int) -> int:
