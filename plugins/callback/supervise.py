@@ -40,6 +40,7 @@ seealso:
 """
 
 import os
+import typing as t
 
 from ansible.plugins.callback import CallbackBase
 from ansible.plugins.loader import module_loader
@@ -55,7 +56,7 @@ class CallbackModule(CallbackBase):
     CALLBACK_NAME = 'asyncops.jobs.supervise'
     CALLBACK_NEEDS_ENABLED = True
 
-    def __init__(self, display=None):
+    def __init__(self, display: t.Any = None) -> None:
         super().__init__(display=display)
         module_loader.add_directory(WRAPPER_DIR)
         found = module_loader.find_plugin(WRAPPER_NAME)

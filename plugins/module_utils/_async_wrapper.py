@@ -21,6 +21,7 @@ start result. The task's environment may set ``ASYNCOPS_SUPERVISE=false``
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import sys
@@ -82,7 +83,9 @@ def parse_argv(argv: t.Sequence[str]) -> WrapperArgs:
     try:
         time_limit = float(limit)
     except ValueError:
-        raise UsageError('async_wrapper: the time limit %r is not a number. %s' % (limit, USAGE)) from None
+        time_limit = math.nan
+    if not math.isfinite(time_limit):
+        raise UsageError('async_wrapper: the time limit %r is not a number. %s' % (limit, USAGE))
     if argv[3].lower() in ('true', 'false'):
         module_argv = list(argv[5:])
         if not module_argv:
@@ -135,9 +138,23 @@ def launch(args: WrapperArgs, jid: str, async_dir: str, environ: t.Mapping[str, 
 
 
 def run(argv: t.Sequence[str], environ: t.Mapping[str, str]) -> t.Tuple[t.Dict[str, t.Any], int]:
-    """The wrapper's whole work: (the result to print, the exit code)."""
+    """The wrapper's whole work: (the result to print, the exit code).
+
+    On a failure the task's remote tmp dir is removed here (unless kept): the
+    controller has handed it to the wrapper and forgotten it.
+    """
     try:
         args = parse_argv(argv)
+    except UsageError as e:
+        return {'failed': True, 'msg': str(e)}, 1
+    result, code = _run(args, environ)
+    if code and not args.preserve_tmp:
+        _supervisor.remove_own_dir(os.path.dirname(args.module_path))
+    return result, code
+
+
+def _run(args: WrapperArgs, environ: t.Mapping[str, str]) -> t.Tuple[t.Dict[str, t.Any], int]:
+    try:
         jid = _record.validate_jid('%s.%d' % (args.jid_prefix, os.getpid()))
         async_dir = _async_dir.resolve_async_dir(environ=environ)
         if not supervised(environ):

@@ -246,6 +246,16 @@ def skipped_job_record(spec: JobSpec, jid: str, skip: t.Tuple[str, str],
 
 # ---------------------------------------------------------------- the state machine
 
+def remove_own_dir(path: str) -> None:
+    """Remove a task's remote tmp dir as core's wrapper does (errors ignored), but only a directory of ours."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid():
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def signal_name(signum: t.Optional[int]) -> t.Optional[str]:
     if not signum:
         return None
@@ -620,16 +630,8 @@ class Supervisor(object):
         return 70
 
     def _remove_cleanup_dir(self) -> None:
-        """Remove the task's remote tmp dir (core's wrapper does, ignoring errors); only a directory of ours."""
-        path = self.spec.cleanup_dir
-        if not path:
-            return
-        try:
-            st = os.lstat(path)
-        except OSError:
-            return
-        if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid():
-            shutil.rmtree(path, ignore_errors=True)
+        if self.spec.cleanup_dir:
+            remove_own_dir(self.spec.cleanup_dir)
 
     def _remove_files(self, keep_record: bool = False) -> None:
         for stream in self.streams.values():
@@ -934,6 +936,9 @@ class Supervisor(object):
                 self._apply(self.sm.stop_requested(self.clock()))
             elif signum == signal.SIGUSR1:
                 self.sm.killed_externally()
+                # the killer signals the group; the supervisor stops the strays, which only it can find,
+                # and the group too, after the job's own grace, in case the killer does not live that long
+                self._apply(self.sm.stop_requested(self.clock()))
             # SIGHUP, SIGUSR2: nothing to do once running
 
     def _reap(self) -> None:
@@ -1082,6 +1087,8 @@ class Supervisor(object):
         # zombies of the group (orphans we adopted) are dead but unreaped: their resource use counts too
         self._reap()
         self._flush_progress(force=True)
+        if self.spec.module and self.progress_file_ready:  # its last report, e.g. done(), goes into the record
+            self.folded_progress = _record.read_progress(self.paths.progress) or self.folded_progress
         for stream in self.streams.values():
             stream.close()
         if self.proc is not None:
@@ -1118,7 +1125,7 @@ class Supervisor(object):
         stdout, stderr, stdout_truncated, stderr_truncated = self._output_in_budget(with_output)
         result = dict(spec.base_result)  # type: t.Dict[str, t.Any]
         if spec.module:
-            module_result, state = self._module_result(outcome, error, msg, stderr)
+            module_result, state = self._module_result(outcome, error, msg, with_output)
             result.update(module_result)
         elif spec.target is not None:
             job_result = self._job_result()
@@ -1153,12 +1160,22 @@ class Supervisor(object):
             block['warnings'] = list(block.get('warnings') or []) + [NO_SPACE_TAILS_MSG]
         if self.folded_progress is not None:
             block['progress'] = self.folded_progress
+        if spec.module:  # its sidecars are removed once this record is written
+            block.pop('progress_file', None)
+            block.pop('stdout_file', None)
+            block.pop('stderr_file', None)
+            block.pop('stdout_truncated', None)
         return _record.final_record(self.jid, result, block, core_shape=spec.module)
 
     def _module_result(self, outcome: t.Mapping[str, t.Any], error: t.Optional[str], msg: str,
-                       stderr: str) -> t.Tuple[t.Dict[str, t.Any], str]:
-        """A module job's result and state: what it printed, else core's failure result for how it ended."""
+                       with_output: bool) -> t.Tuple[t.Dict[str, t.Any], str]:
+        """A module job's result and state: what it printed, else core's failure result for how it ended.
+
+        stderr is the text as the module wrote it (its last output_limit bytes), as core passes it on.
+        """
         stdout = self.result_data.decode('utf-8', 'replace')
+        stream = self.streams.get('stderr')
+        stderr = bytes(stream.tail).decode('utf-8', 'replace') if stream is not None and with_output else ''
         if error is None and outcome['reason'] == _record.REASON_EXITED:
             try:
                 result = _module_result.module_result(stdout, stderr)

@@ -90,6 +90,20 @@ def test_core_wrapper_wins_over_an_inherited_progress_file(core_job):
     assert target.mode == 'async_wrapper'
 
 
+def test_under_the_collection_s_async_wrapper_the_supervisor_is_the_target(core_job):
+    """The module's parent is the job's supervisor, forked from the collection's async_wrapper: it keeps
+    the wrapper's argv, and the record it finds is the job's own ($ASYNCOPS_JOB_ID): the sidecar, not the record."""
+    argv_of, parent_of = fake_tree({10: WRAPPER_ARGV}, {})
+    sidecar = os.path.join(core_job, 'j123456.777.progress')
+    environ = {'ANSIBLE_ASYNC_DIR': core_job, _record.PROGRESS_ENV: sidecar, _record.JID_ENV: 'j123456.777'}
+    target = P.discover_target(environ=environ, ppid=10, argv_of=argv_of, parent_of=parent_of)
+    assert target == P.ProgressTarget('supervisor', sidecar, None, 'j123456.777')
+    # a job of this collection whose module runs under core's wrapper of another job: that record wins
+    environ[_record.JID_ENV] = 'j1.1'
+    target = P.discover_target(environ=environ, ppid=10, argv_of=argv_of, parent_of=parent_of)
+    assert target.mode == 'async_wrapper' and target.jid == 'j123456.777'
+
+
 def test_core_async_dir_with_tilde(core_job, monkeypatch):
     monkeypatch.setenv('HOME', os.path.dirname(core_job))
     argv_of, parent_of = fake_tree({10: WRAPPER_ARGV}, {})
