@@ -36,6 +36,7 @@ class Proc(t.NamedTuple):
     pgrp: int
     state: str
     start: str  # start time in clock ticks after boot (field 22 of proc(5)): the start token
+    session: int = -1  # session id (field 6)
 
     @property
     def zombie(self) -> bool:
@@ -47,7 +48,8 @@ def _read_stat(pid: int) -> Proc:
     with open('%s/%d/stat' % (_PROC, pid), 'rb') as f:
         raw = f.read()
     fields = raw.rsplit(b')', 1)[1].split()  # the command name may hold spaces and parentheses
-    return Proc(pid, int(fields[1]), int(fields[2]), fields[0].decode('ascii'), fields[19].decode('ascii'))
+    return Proc(pid, int(fields[1]), int(fields[2]), fields[0].decode('ascii'), fields[19].decode('ascii'),
+                int(fields[3]))
 
 
 def read_proc(pid: int) -> t.Optional[Proc]:
@@ -312,9 +314,11 @@ def core_procs(jid: str) -> CoreProcs:
                 limit = float(value) if value is not None else None
             except ValueError:
                 limit = None
-    runners = [p for p in procs if p.pgrp == p.pid]
+    # the runner leads its own group; core's daemonizing wrapper leads its session (and a group)
+    # until it exits; a fork of the runner that still has the wrapper's argv is in the runner's group
+    runners = [p for p in procs if p.pgrp == p.pid and p.session != p.pid]
     runner = runners[0] if runners else None
-    watchers = [p for p in procs if p is not runner]
+    watchers = [p for p in procs if p is not runner and (runner is None or p.pgrp != runner.pid)]
     starts = [s for s in (start_epoch(p) for p in procs) if s is not None]
     return CoreProcs(runner, watchers, limit, min(starts) if starts else None)
 

@@ -17,14 +17,31 @@ import time
 from ansible_collections.asyncops.jobs.plugins.module_utils import _kill
 from ansible_collections.asyncops.jobs.plugins.module_utils import _proc
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
+import pytest
+
 from ansible_collections.asyncops.jobs.tests.unit.helpers import (
-    alive, linux_only, run_status, start_core, start_supervised, write_job)
+    FAKE_CORE, alive, linux_only, run_status, start_core, start_supervised, wait_for, write_job)
+
+
+def wait_module_started(runner_pid, command):
+    """Wait until the runner of a fake core job has exec'd its module.
+
+    Between its fork and its exec the module is a copy of the runner: same
+    argv, SIGTERM blocked while subprocess's vfork child sets up (CPython 3.10+).
+    A kill in that window meets a process that looks like a watcher (see
+    test_kill_core_job_while_its_runner_forks_the_module); this test is about
+    a job that runs.
+    """
+    def started():
+        return any(p.ppid == runner_pid and _proc.process_argv(p.pid)[:1] == [command] for p in _proc.all_procs())
+    wait_for(started, 'the module of runner %d to run %s' % (runner_pid, command))
 
 
 @linux_only
 def test_kill_core_job(adir, procs):
     jid = start_core(adir, procs)
     core = _proc.core_procs(jid)
+    wait_module_started(core.runner.pid, 'sleep')
     result = run_status(adir, jid=jid, mode='kill', grace=5)
     assert result['changed'] is True and result['asyncops']['state'] == 'killed' and result['finished'] is True
     assert result['asyncops']['kill']['signal'] == 'SIGTERM' and result['asyncops']['kill']['recorded_by'] == _kill.KILLED_BY
@@ -168,3 +185,115 @@ def test_kill_of_a_finished_job_is_a_no_op(adir):
     result = run_status(adir, jid='j3.4', mode='kill')
     assert result['changed'] is False and result['asyncops']['state'] == 'lost'
     assert json.load(open(lost)) == {'started': True, 'finished': False}
+
+
+# The runner of the fake core job forks its module as subprocess.Popen does with vfork (CPython 3.10+):
+# the child keeps the wrapper's argv and, like its parent, has SIGTERM blocked until it execs; the
+# parent waits for that. Here the child "execs" once a SIGTERM is pending: it unblocks it and dies of
+# it, as an exec'd default handler would; then the parent unblocks it and dies too.
+_POPEN = """    p = subprocess.Popen(cmd)
+    p.wait()
+"""
+_FORK = """    import signal
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    child = os.fork()
+    if child == 0:
+        with open(async_dir + '.forked.tmp', 'w') as f:
+            f.write(str(os.getpid()))
+        os.rename(async_dir + '.forked.tmp', async_dir + '.forked')
+        while signal.SIGTERM not in signal.sigpending():
+            time.sleep(0.01)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        os._exit(0)
+    os.waitpid(child, 0)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    p = subprocess.Popen(['true'])
+    p.wait()
+"""
+
+
+def _start_fake_core(adir, procs, *replaced):
+    """Start FAKE_CORE with (old, new) fragments replaced; its jid."""
+    script = FAKE_CORE
+    for old, new in replaced:
+        assert old in script
+        script = script.replace(old, new)
+    prefix = 'j%d' % (int(time.time() * 1000) % 10 ** 11 + os.getpid())
+    out = subprocess.run([sys.executable, '-c', script, prefix, '60', adir, 'sleep'],
+                         stdout=subprocess.PIPE, check=True, timeout=30).stdout.decode().strip()
+    jid = out.splitlines()[-1]
+    core = _proc.core_procs(jid)
+    procs.add(*[p.pid for p in core.watchers] + ([core.runner.pid] if core.runner else []))
+    return jid
+
+
+def _start_core_forking_its_module(adir, procs):
+    """A core job caught while its runner forks the module: (jid, the fork's pid)."""
+    jid = _start_fake_core(adir, procs, (_POPEN, _FORK))
+    marker = adir + '.forked'
+    wait_for(lambda: os.path.exists(marker), 'the runner to fork its module')
+    with open(marker) as f:
+        forked = int(f.read())
+    procs.add(forked)
+    return jid, forked
+
+
+@linux_only
+def test_the_fake_core_job_caught_while_its_runner_forks(adir, procs):
+    """The fake the two tests below use: the fork looks like the runner and dies of a SIGTERM, as the real one."""
+    jid, forked = _start_core_forking_its_module(adir, procs)
+    runner = _proc.core_procs(jid).runner
+    assert runner is not None and os.getpgid(forked) == runner.pid and _proc.parent_pid(forked) == runner.pid
+    assert _proc.process_argv(forked) == _proc.process_argv(runner.pid)
+    os.kill(forked, signal.SIGTERM)
+    wait_for(lambda: not alive(forked), 'the fork to die of its SIGTERM')
+
+
+@linux_only
+def test_a_fork_of_the_runner_is_not_a_watcher(adir, procs):
+    jid, forked = _start_core_forking_its_module(adir, procs)
+    core = _proc.core_procs(jid)
+    assert os.getpgid(forked) == core.runner.pid
+    assert forked not in [w.pid for w in core.watchers]
+
+
+@linux_only
+def test_kill_core_job_while_its_runner_forks_the_module(adir, procs):
+    jid, forked = _start_core_forking_its_module(adir, procs)
+    result = run_status(adir, jid=jid, mode='kill', grace=2)
+    assert result['asyncops']['state'] == 'killed' and not alive(forked)
+    assert result['asyncops']['kill']['signal'] == 'SIGTERM'
+
+
+# Core's wrapper daemonizes: the process that called setsid() leaves with end() (sys.exit) while its
+# child, the watcher, already forks the runner. Until it is gone it has the wrapper's argv and leads
+# its group (and session), as the runner does.
+_DAEMONIZE = """os.setsid()
+if os.fork():
+    os._exit(0)
+"""
+_DAEMONIZE_SLOWLY = """os.setsid()
+if os.fork():
+    for fd in (0, 1, 2):
+        os.dup2(os.open(os.devnull, os.O_RDWR), fd)
+    time.sleep(30)
+    os._exit(0)
+"""
+
+
+@linux_only
+def test_kill_core_job_while_the_daemonizing_wrapper_has_not_exited(adir, procs):
+    jid = _start_fake_core(adir, procs, (_DAEMONIZE, _DAEMONIZE_SLOWLY))
+    pids = _proc.core_job_pids(jid)
+    procs.add(*pids)  # the lingering session leader too: its group is ended at teardown
+
+    def module():
+        found = [p for p in _proc.all_procs() if p.ppid in pids and _proc.process_argv(p.pid)[:1] == ['sleep']]
+        return found[0] if found else None
+
+    sleep = wait_for(module, 'the module to run')
+    procs.add(sleep.pid)
+    result = run_status(adir, jid=jid, mode='kill', grace=2)
+    assert result['asyncops']['state'] == 'killed'
+    assert result['asyncops']['kill']['process_group'] == sleep.pgrp
+    assert not alive(sleep.pid)
