@@ -149,7 +149,7 @@ def run(argv: t.Sequence[str], environ: t.Mapping[str, str]) -> t.Tuple[t.Dict[s
         return {'failed': True, 'msg': str(e)}, 1
     result, code = _run(args, environ)
     if code and not args.preserve_tmp:
-        _supervisor.remove_own_dir(os.path.dirname(args.module_path))
+        _supervisor.remove_task_tmp(os.path.dirname(args.module_path))
     return result, code
 
 

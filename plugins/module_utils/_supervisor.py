@@ -246,13 +246,18 @@ def skipped_job_record(spec: JobSpec, jid: str, skip: t.Tuple[str, str],
 
 # ---------------------------------------------------------------- the state machine
 
-def remove_own_dir(path: str) -> None:
-    """Remove a task's remote tmp dir as core's wrapper does (errors ignored), but only a directory of ours."""
+def remove_task_tmp(path: str) -> None:
+    """Remove a task's remote tmp dir as core's wrapper does (errors ignored); never through a link.
+
+    The path comes from the controller's command line. Under become to root the
+    dir is the login user's and root removes it, as core does; any other user
+    removes only its own.
+    """
     try:
         st = os.lstat(path)
     except OSError:
         return
-    if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid():
+    if stat.S_ISDIR(st.st_mode) and os.geteuid() in (0, st.st_uid):
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -631,7 +636,7 @@ class Supervisor(object):
 
     def _remove_cleanup_dir(self) -> None:
         if self.spec.cleanup_dir:
-            remove_own_dir(self.spec.cleanup_dir)
+            remove_task_tmp(self.spec.cleanup_dir)
 
     def _remove_files(self, keep_record: bool = False) -> None:
         for stream in self.streams.values():
