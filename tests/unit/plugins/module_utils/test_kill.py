@@ -17,7 +17,6 @@ import time
 from ansible_collections.asyncops.jobs.plugins.module_utils import _kill
 from ansible_collections.asyncops.jobs.plugins.module_utils import _proc
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
-import pytest
 
 from ansible_collections.asyncops.jobs.tests.unit.helpers import (
     FAKE_CORE, alive, linux_only, run_status, start_core, start_supervised, wait_for, write_job)
