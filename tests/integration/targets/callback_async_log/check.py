@@ -265,9 +265,22 @@ def scenario_unreaped(log, console, async_dir, playbook_out, module):
         'vars': {'ansible_async_dir': async_dir},
     }]
     ensure(tasks == expected, 'cleanup task', snippet, expected)
+    ensure('# %s may still be running on localhost: stop it first with mode: kill' % jid in text, 'no kill note')
     ensure(os.path.exists(os.path.join(async_dir, jid)), 'job record missing before the cleanup')
     if module != 'asyncops.jobs.async_status':
         tasks[0][module] = tasks[0].pop('asyncops.jobs.async_status')
+    # mode: cleanup removes the record of a running job too, and the job's wrapper then writes its final record
+    # again: do what the note above the printed task says and wait for the job's end first.
+    wait = {'name': 'Wait for job %s to end' % jid, 'register': 'job_end',
+            'delegate_to': tasks[0]['delegate_to'], 'vars': dict(tasks[0]['vars'])}
+    if module == 'asyncops.jobs.async_status':
+        # the job runs with async: 60, so its wrapper ends it within this wait
+        wait[module] = {'jid': jid, 'mode': 'wait', 'timeout': 120}
+        wait['failed_when'] = 'not job_end.finished'
+    else:
+        wait[module] = {'jid': jid}
+        wait.update(until='job_end.finished', retries=120, delay=1)
+    tasks.insert(0, wait)
     with open(playbook_out, 'w') as f:
         yaml.safe_dump([{'name': 'Clean up what async_log reported', 'hosts': 'localhost', 'gather_facts': False,
                          'tasks': tasks}], f, default_flow_style=False)

@@ -122,7 +122,8 @@ check timeout "${INI_LOG}" "${WORK}/timeout.out"
 play failed failed.yml
 check failed "${INI_LOG}" "${WORK}/failed.out"
 
-# a job that is never collected; the cleanup task printed in the recap is run and removes the record
+# a job that is never collected; once the job has ended (as the note above it says), the cleanup task printed in
+# the recap is run and removes the record
 if ansible-doc -t module asyncops.jobs.async_status > /dev/null 2>&1; then
     HAVE_ASYNCOPS_STATUS=yes
     CLEANUP_MODULE=asyncops.jobs.async_status
