@@ -764,13 +764,27 @@ def core_jobs(adir):
 
 
 def kill_core_job(jid):
-    for pid in _proc.core_job_pids(jid):
+    """kill -9 of a core job from outside: its wrapper's processes first, then their groups.
+
+    In that order no process of the wrapper outlives the module: core's watcher moves
+    the runner into its own group only after the fork, so the module may sit in the
+    watcher's group, and a runner that saw it die would write a final record.
+    """
+    pids = _proc.core_job_pids(jid)
+    groups = set()
+    for pid in pids:
         try:
-            pgid = os.getpgid(pid)
-            if pgid == os.getpgrp():   # never our own group
-                os.kill(pid, signal.SIGKILL)
-            else:
-                os.killpg(pgid, signal.SIGKILL)
+            groups.add(os.getpgid(pid))
+        except OSError:
+            pass
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for pgid in groups - {os.getpgrp()}:   # never our own group
+        try:
+            os.killpg(pgid, signal.SIGKILL)
         except OSError:
             pass
     wait_for(lambda: not _proc.core_job_pids(jid), 'the processes of %s to go' % jid)
