@@ -11,14 +11,15 @@ for process: a watcher that checks every 5 seconds and SIGKILLs the runner's
 group past the time limit (writing ``Timeout exceeded``), a runner that
 writes the running record, runs the module and writes its result, and no
 ``asyncops`` block. Only the writes are this collection's: atomic and 0600,
-in an async dir checked as every other (``_async_dir``).
+in an async dir checked as every other (``_async_dir``), and the task's tmp dir
+is removed as the supervisor removes it (``_supervisor.remove_task_tmp``, never
+through a link).
 """
 
 from __future__ import annotations
 
 import os
 import select
-import shutil
 import signal
 import subprocess
 import time
@@ -28,6 +29,7 @@ import typing as t
 from ansible_collections.asyncops.jobs.plugins.module_utils import _async_dir
 from ansible_collections.asyncops.jobs.plugins.module_utils import _module_result
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
+from ansible_collections.asyncops.jobs.plugins.module_utils import _supervisor
 
 if t.TYPE_CHECKING:
     from ansible_collections.asyncops.jobs.plugins.module_utils._async_wrapper import WrapperArgs
@@ -65,14 +67,10 @@ def launch(args: WrapperArgs, jid: str, async_dir: str, started: t.Dict[str, t.A
     os._exit(code)
 
 
-def _write(async_dir: str, jid: str, record: t.Mapping[str, t.Any]) -> None:
-    _record.write_record(async_dir, jid, record)
-
-
 def _run_module(args: WrapperArgs, jid: str, async_dir: str, ready_w: int) -> None:
     os.setpgid(0, 0)
     true, false = (True, False) if args.booleans else (1, 0)
-    _write(async_dir, jid, {'started': true, 'finished': false, 'ansible_job_id': jid})
+    _record.write_record(async_dir, jid, {'started': true, 'finished': false, 'ansible_job_id': jid})
     os.write(ready_w, b'1')
     os.close(ready_w)
     stdout = stderr = ''
@@ -89,7 +87,7 @@ def _run_module(args: WrapperArgs, jid: str, async_dir: str, ready_w: int) -> No
     except Exception:  # pylint: disable=broad-except
         result = dict(_module_result.unparsable_result(args.cmd, stdout, stderr, traceback.format_exc()),
                       failed=true, ansible_job_id=jid)
-    _write(async_dir, jid, result)
+    _record.write_record(async_dir, jid, result)
     os._exit(0)
 
 
@@ -106,8 +104,8 @@ def _watch(args: WrapperArgs, jid: str, async_dir: str, runner: int) -> None:
         if remaining <= 0:
             os.killpg(runner, signal.SIGKILL)
             time.sleep(1)
-            _write(async_dir, jid, {'msg': 'Timeout exceeded', 'failed': True, 'child_pid': runner})
+            _record.write_record(async_dir, jid, {'msg': 'Timeout exceeded', 'failed': True, 'child_pid': runner})
             break
         time.sleep(step)
     if not args.preserve_tmp:
-        shutil.rmtree(os.path.dirname(args.module_path), True)
+        _supervisor.remove_task_tmp(os.path.dirname(args.module_path))
