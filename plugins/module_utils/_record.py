@@ -54,6 +54,10 @@ LOST = 'lost'
 STATES = (RUNNING, SUCCEEDED, FAILED, TIMEOUT, KILLED, LOST)
 FINISHED_STATES = (SUCCEEDED, FAILED, TIMEOUT, KILLED, LOST)
 FAILED_STATES = (FAILED, TIMEOUT, KILLED, LOST)
+# A launch in check mode starts nothing and writes nothing: its jid (check_mode_jid) names no record,
+# and a status of it says this state.
+NOT_STARTED = 'not_started'
+NOT_STARTED_MSG = 'job {jid} was not started: it was launched in check mode'
 
 # Why a job ended (asyncops.reason).
 REASON_EXITED = 'exited'
@@ -221,7 +225,29 @@ def validate_jid(jid: t.Any) -> str:
 
 
 def new_jid() -> str:
-    return 'j%d.%d' % (random.SystemRandom().randint(0, 999999999999), os.getpid())
+    # never 0: jids "j0.<n>" are check_mode_jid()'s
+    return 'j%d.%d' % (random.SystemRandom().randint(1, 999999999999), os.getpid())
+
+
+_CHECK_MODE_JID_RE = re.compile(r'\Aj0\.[0-9]{1,10}\Z')
+
+
+def check_mode_jid() -> str:
+    """The jid a launch returns in check mode: valid in shape, unique in a run, naming no record."""
+    return 'j0.%d' % random.SystemRandom().randint(1, 2 ** 31 - 1)
+
+
+def is_check_mode_jid(jid: t.Any) -> bool:
+    return isinstance(jid, str) and bool(_CHECK_MODE_JID_RE.match(jid))
+
+
+def not_started_result(jid: str) -> Record:
+    """The status of a check_mode_jid(): skipped, and finished so that "until: result is finished" ends."""
+    return {
+        'ansible_job_id': jid, 'started': False, 'finished': True, 'skipped': True, 'changed': False,
+        'msg': NOT_STARTED_MSG.format(jid=jid),
+        BLOCK_KEY: {'state': NOT_STARTED, 'check_mode': True},
+    }
 
 
 def jid_prefix(jid: str) -> str:

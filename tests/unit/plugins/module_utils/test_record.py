@@ -133,6 +133,31 @@ def test_new_jid_has_core_shape():
     assert len(jids) > 45   # random part really random
 
 
+def test_new_jid_is_never_a_check_mode_jid(monkeypatch):
+    class LowestRandom(object):
+        def randint(self, low, high):
+            return low
+    monkeypatch.setattr(_record.random, 'SystemRandom', LowestRandom)
+    assert not _record.is_check_mode_jid(_record.new_jid())
+
+
+def test_check_mode_jid_names_no_job_of_anyone():
+    jids = set(_record.check_mode_jid() for dummy in range(50))
+    assert len(jids) > 45
+    for jid in jids:
+        assert _record.validate_jid(jid) == jid
+        assert _record.is_check_mode_jid(jid)
+    for other in ('j123.45', '0.45', 'j01.4', 'j0.', 'j0.1/x', None, 7):
+        assert not _record.is_check_mode_jid(other), other
+
+
+def test_not_started_result_ends_an_until_loop_and_says_why():
+    result = _record.not_started_result('j0.77')
+    assert result['finished'] is True and result['started'] is False and result['skipped'] is True
+    assert result['changed'] is False and 'check mode' in result['msg'] and 'j0.77' in result['msg']
+    assert result[_record.BLOCK_KEY] == {'state': _record.NOT_STARTED, 'check_mode': True}
+
+
 def test_jid_prefix():
     assert _record.jid_prefix('j123.456') == 'j123'
     assert _record.jid_prefix('123.456') == '123'
