@@ -157,6 +157,7 @@ class SshTarget:
         self.key = ws.ssh / 'id_ed25519'
         self.started = False
         self.created_user = False
+        self.relay = None
 
     @staticmethod
     def _port_free(port):
@@ -195,11 +196,16 @@ class SshTarget:
         return ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes',
                 '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-i', str(self.key)]
 
-    def host_vars(self, pipelining):
+    def start_relay(self, rtt_ms):
+        """Put a relay adding rtt_ms of round-trip time in front of the sshd (for relayed host_vars)."""
+        from relay import LatencyRelay
+        self.relay = LatencyRelay(self.port, rtt_ms)
+
+    def host_vars(self, pipelining, relayed=False):
         return {
             'ansible_connection': 'ssh',
             'ansible_host': '127.0.0.1',
-            'ansible_port': self.port,
+            'ansible_port': self.relay.port if relayed else self.port,
             'ansible_user': self.user,
             'ansible_ssh_private_key_file': str(self.key),
             'ansible_ssh_common_args': ' '.join(self.ssh_options()[:10]),
@@ -222,6 +228,8 @@ class SshTarget:
         if not self.started:
             return
         self.close_masters()
+        if self.relay is not None:
+            self.relay.close()
         sh([str(SSHD_HOST), 'stop', str(self.dir), str(self.port)], check=False)
         sh([str(SSHD_HOST), 'end-processes', self.user], check=False)
         sh(['userdel', '--remove', '--force', self.user], check=False)

@@ -51,6 +51,9 @@ def parse_args(argv):
                    help='builtin,asyncops (default); "builtin" alone smoke-tests the framework without the collection')
     p.add_argument('--no-ssh', action='store_true', help='skip the SSH runs (no sshd, no throwaway user)')
     p.add_argument('--ssh-port', type=int, default=22290, help='first port tried for the loopback sshd')
+    p.add_argument('--rtt', type=float, default=0, metavar='MS',
+                   help='add an ssh+pipelining connection through a relay that adds MS milliseconds of round-trip '
+                        'time to scenarios 1 and 5 (default 0: none)')
     p.add_argument('--keep', action='store_true', help='keep the work directory under /tmp')
     p.add_argument('--results', default=str(BENCH / 'results'), help='where the timestamped result directory goes')
     args = p.parse_args(argv)
@@ -58,6 +61,8 @@ def parse_args(argv):
         args.rounds = 1
     if args.rounds < 1:
         p.error('--rounds must be at least 1')
+    if args.rtt < 0:
+        p.error('--rtt must be 0 (none) or more milliseconds')
     if args.budget < 0:
         p.error('--budget must be 0 (no limit) or more minutes')
     args.sides = [s.strip() for s in args.sides.split(',') if s.strip()]
@@ -210,7 +215,12 @@ def main(argv):
             ssh = SshTarget(ws, args.ssh_port)
             ansible.ssh = ssh
             ssh.start()
+            if args.rtt:
+                ssh.start_relay(args.rtt)
+                scenarios.CONN_LABEL['wan'] = 'ssh+pipelining, %g ms RTT' % args.rtt
             meta['ssh'] = 'sshd on 127.0.0.1:%d, user %s (its own, removed at the end)' % (ssh.port, ssh.user)
+            if ssh.relay is not None:
+                meta['ssh'] += '; a relay on port %d adds %g ms of round-trip time' % (ssh.relay.port, args.rtt)
         else:
             meta['ssh'] = 'not run'
         ctx = scenarios.Context(ws, ansible, ssh, args.sides, args.quick, args.rounds)

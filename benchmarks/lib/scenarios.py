@@ -19,8 +19,9 @@ from pathlib import Path
 from harness import TARGET_PYTHON, executions, log
 from report import (Row, all_of, at_most, equals, fmt_value, ratio_at_least, ratio_at_most)
 
-PREFIX = {'local': 'l', 'ssh': 's', 'pipe': 'p'}
-CONN_LABEL = {'local': 'local', 'ssh': 'ssh', 'pipe': 'ssh+pipelining'}
+PREFIX = {'local': 'l', 'ssh': 's', 'pipe': 'p', 'wan': 'w'}
+# 'wan': ssh+pipelining through the latency relay (benchmarks/run --rtt MS); main.py puts the time in its label
+CONN_LABEL = {'local': 'local', 'ssh': 'ssh', 'pipe': 'ssh+pipelining', 'wan': 'ssh+pipelining+RTT'}
 SIDES = ('builtin', 'asyncops')
 
 
@@ -52,11 +53,11 @@ class Context:
         return 'asyncops' in self.sides
 
     def conns(self, wanted):
-        return [c for c in wanted if c == 'local' or self.ssh is not None]
+        return [c for c in wanted if c == 'local' or (self.ssh is not None and (c != 'wan' or self.ssh.relay is not None))]
 
     def host(self, conn, name, counting=False, **hostvars):
         hname = '%s_%s' % (PREFIX[conn], name)
-        hv = self.local_vars() if conn == 'local' else self.ssh.host_vars(conn == 'pipe')
+        hv = self.local_vars() if conn == 'local' else self.ssh.host_vars(conn in ('pipe', 'wan'), relayed=conn == 'wan')
         hv['ansible_python_interpreter'] = self.ws.counting_interpreter(hname) if counting else TARGET_PYTHON
         hv.update(hostvars)
         return hname, hv
@@ -159,7 +160,7 @@ class Latency(Scenario):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.job_len = 2
-        self.conn_list = ctx.conns(['local', 'ssh'])
+        self.conn_list = ctx.conns(['local', 'ssh', 'wan'])
         self.lat = defaultdict(dict)    # (conn, variant) -> {round: seconds}
         self.execs = defaultdict(dict)  # (conn, variant) -> {round: module executions}
         self.last_call = defaultdict(dict)  # (conn, variant) -> {round: start of the last call - job end}
@@ -637,7 +638,7 @@ class Cost(Scenario):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.repeats = 2
-        self.conn_list = ctx.conns(['local', 'ssh', 'pipe'])
+        self.conn_list = ctx.conns(['local', 'ssh', 'pipe', 'wan'])
         self.cost = defaultdict(lambda: defaultdict(dict))  # conn -> task -> {round: median s}
 
     def rounds(self):
