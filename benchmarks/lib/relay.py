@@ -11,6 +11,7 @@ the server to flowing back to the client on a connection: the client waited for 
 
 from __future__ import annotations
 
+import bisect
 import collections
 import socket
 import threading
@@ -105,6 +106,7 @@ class LatencyRelay:
         self.delay = rtt_ms / 2000.0
         self.lock = threading.Lock()
         self.round_trips = 0
+        self.round_trip_times = []  # time.time() of each, in order: the probe's clock
         self.connections = 0
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -118,6 +120,12 @@ class LatencyRelay:
     def count_round_trip(self):
         with self.lock:
             self.round_trips += 1
+            self.round_trip_times.append(time.time())
+
+    def round_trips_between(self, start, end):
+        """Round trips whose answer came back between start and end (time.time() seconds)."""
+        with self.lock:
+            return bisect.bisect_right(self.round_trip_times, end) - bisect.bisect_left(self.round_trip_times, start)
 
     def counts(self):
         """(connections, round trips) so far: callers take the difference around what they measure."""

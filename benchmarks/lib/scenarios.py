@@ -122,13 +122,13 @@ def stats(values):
     return {'median': m, 'min': v[0], 'max': v[-1]}
 
 
-def task_costs(probe, names):
-    """{task name: [seconds from each start of the task to its ok result reaching the controller]}.
+def task_windows(probe, names):
+    """{task name: [(start, end) of each run of the task: its start to its ok result reaching the controller]}.
 
     The tasks are those named in names; a start is matched with the first ok
     result of the same task (uuid) after it that no earlier start took.
     """
-    samples = defaultdict(list)
+    windows = defaultdict(list)
     used = set()
     results = [x for x in probe['results'] if x['status'] == 'ok']
     for task in probe['tasks']:
@@ -137,9 +137,14 @@ def task_costs(probe, names):
         for i, res in enumerate(results):
             if i not in used and res['uuid'] == task['uuid'] and res['t'] >= task['t']:
                 used.add(i)
-                samples[task['name']].append(res['t'] - task['t'])
+                windows[task['name']].append((task['t'], res['t']))
                 break
-    return samples
+    return windows
+
+
+def task_costs(probe, names):
+    """{task name: [seconds of each run of the task]} (see task_windows)."""
+    return dict((name, [end - start for start, end in spans]) for name, spans in task_windows(probe, names).items())
 
 
 # --------------------------------------------------------------------------- 1
@@ -640,6 +645,7 @@ class Cost(Scenario):
         self.repeats = 2
         self.conn_list = ctx.conns(['local', 'ssh', 'pipe', 'wan'])
         self.cost = defaultdict(lambda: defaultdict(dict))  # conn -> task -> {round: median s}
+        self.trips = defaultdict(dict)  # task -> {round: median round trips through the relay ('wan' only)}
 
     def rounds(self):
         # 3 rounds of 2 repeats per connection keep the whole run inside its time budget
@@ -655,8 +661,11 @@ class Cost(Scenario):
             if run.probe is None:
                 self.errors.append('round %d %s: no probe data (see %s)' % (r, conn, run.log_path))
                 continue
-            for name, vals in task_costs(run.probe, self.TASKS).items():
-                self.cost[conn][name][r] = stats(vals)['median']
+            for name, spans in task_windows(run.probe, self.TASKS).items():
+                self.cost[conn][name][r] = stats([end - start for start, end in spans])['median']
+                if conn == 'wan':
+                    relay = self.ctx.ssh.relay
+                    self.trips[name][r] = stats([relay.round_trips_between(start, end) for start, end in spans])['median']
 
     def vals(self, conn, task):
         return [self.cost[conn][task].get(r) for r in self.rounds()]
@@ -688,7 +697,17 @@ class Cost(Scenario):
                             target=target, check=check))
             rows.append(Row('%s: plain sync `command` (reference, in the built-in column)' % CONN_LABEL[conn], 's',
                             a=self.vals(conn, 'sync')))
+        if 'wan' in self.conn_list:
+            for what, a, b in (('launch', 'builtin launch', 'asyncops launch'),
+                               ('status of a running job', 'builtin status', 'asyncops status'),
+                               ('status of a built-in job', 'builtin status', 'asyncops status of core job'),
+                               ('plain sync `command` (reference)', 'sync', None)):
+                rows.append(Row('%s: round trips counted by the relay, %s' % (CONN_LABEL['wan'], what), 'count',
+                                a=self.trip_vals(a), b=self.trip_vals(b) if b else None))
         return rows
+
+    def trip_vals(self, task):
+        return [self.trips[task].get(r) for r in self.rounds()]
 
     def chart_panels(self):
         groups, series_a, series_b, series_s = [], [], [], []
