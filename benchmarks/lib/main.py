@@ -53,7 +53,7 @@ def parse_args(argv):
     p.add_argument('--ssh-port', type=int, default=22290, help='first port tried for the loopback sshd')
     p.add_argument('--rtt', type=float, default=0, metavar='MS',
                    help='add an ssh+pipelining connection through a relay that adds MS milliseconds of round-trip '
-                        'time to scenarios 1 and 5 (default 0: none)')
+                        'time to scenarios 1 and 5, and a 50-host run over it to scenario 7 (default 0: none)')
     p.add_argument('--keep', action='store_true', help='keep the work directory under /tmp')
     p.add_argument('--results', default=str(BENCH / 'results'), help='where the timestamped result directory goes')
     args = p.parse_args(argv)
@@ -209,7 +209,8 @@ def main(argv):
             if missing:
                 raise SystemExit('the installed collection lacks %s: use --sides builtin until it exists'
                                  % ', '.join(missing))
-        needs_ssh = any(cls.needs_ssh for cls in args.only)
+        # scale runs over SSH only through the relay
+        needs_ssh = any(cls.needs_ssh for cls in args.only) or bool(args.rtt and scenarios.Scale in args.only)
         if needs_ssh and not args.no_ssh:
             log('starting the loopback sshd (user %s)' % 'aoj-bench')
             ssh = SshTarget(ws, args.ssh_port)

@@ -816,72 +816,89 @@ class Scale(Scenario):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.job_len = 3
-        # (hosts, forks) -> rounds
-        self.configs = {(10, 10): 1} if ctx.quick else {(50, 10): 1, (200, 50): 1}
-        # the plain sync task is a reference, not a target: at the smaller size only, for the time budget
-        self.sync_hosts = min(n for n, _f in self.configs)
-        self.wall = defaultdict(lambda: defaultdict(dict))
-        self.inplay = defaultdict(lambda: defaultdict(dict))
+        # (hosts, forks, connection) -> rounds. The plain synchronous task is the floor of "start and
+        # collect" (one execution per host): the target is to come close to it, with the built-in beside.
+        if ctx.quick:
+            self.configs = {(10, 10, 'local'): 1}
+        else:
+            self.configs = {(50, 10, 'local'): 1, (200, 50, 'local'): 1}
+        if 'wan' in ctx.conns(['wan']):
+            self.configs[(10, 10, 'wan') if ctx.quick else (50, 10, 'wan')] = 1
+        self.wall = defaultdict(lambda: defaultdict(dict))    # config -> side -> {round: s}
+        self.inplay = defaultdict(lambda: defaultdict(dict))  # config -> side -> {round: s}
+        self.cpu = defaultdict(lambda: defaultdict(dict))     # config -> side -> {round: CPU s per host}
 
     def rounds(self):
         return list(range(max(self.configs.values())))
 
+    @staticmethod
+    def label(config):
+        n, forks, conn = config
+        return '%d hosts, forks %d%s' % (n, forks, '' if conn == 'local' else ', ' + CONN_LABEL[conn])
+
     def run_round(self, r):
-        for (n, forks), cap in self.configs.items():
+        for config, cap in self.configs.items():
             if r >= cap:
                 continue
-            hosts = dict(self.ctx.host('local', 'scale%03d' % i) for i in range(n))
-            order = [s for s in self.SIDES3 if s in self.ctx.sides or (s == 'sync' and n == self.sync_hosts)]
+            n, forks, conn = config
+            hosts = dict(self.ctx.host(conn, 'scale%03d' % i) for i in range(n))
+            order = [s for s in self.SIDES3 if s in self.ctx.sides or s == 'sync']
             k = r % len(order)
             for side in order[k:] + order[:k]:
                 self.ctx.reset()
-                run = self.ctx.ansible.run('s7-h%d-r%d-%s' % (n, r, side), 'scale_%s.yml' % side, hosts,
+                run = self.ctx.ansible.run('s7-h%d-%s-r%d-%s' % (n, conn, r, side), 'scale_%s.yml' % side, hosts,
                                            forks=forks, extra_vars={'aoj_job_len': self.job_len}, timeout=1500)
                 if not run.ok:
-                    self.errors.append('%d hosts round %d %s: failed (see %s)' % (n, r, side, run.log_path))
+                    self.errors.append('%s round %d %s: failed (see %s)' % (self.label(config), r, side, run.log_path))
                     continue
-                self.wall[n][side][r] = run.wall
+                self.wall[config][side][r] = run.wall
+                if run.cpu is not None:
+                    self.cpu[config][side][r] = run.cpu / n
                 first, last = run.first_task_start(), run.last_result_time()
                 if first and last:
-                    self.inplay[n][side][r] = last - first
+                    self.inplay[config][side][r] = last - first
 
-    def vals(self, table, n, side):
-        cap = [c for (h, _f), c in self.configs.items() if h == n][0]
-        return [table[n][side].get(r) for r in range(cap)]
+    def vals(self, table, config, side):
+        return [table[config][side].get(r) for r in range(self.configs[config])]
 
     def description(self):
-        return ('%s inventory hosts (local connection), one `sleep %d` job each, launched on every host then waited '
+        return ('Inventory hosts (%s), one `sleep %d` job each, launched on every host then waited '
                 'for. Built-in: `async: 600, poll: 0`, then `async_status` `until: finished`, `delay: 1`. '
-                'asyncops.jobs: `run`, then `async_status` `mode: wait`. Reference: a plain synchronous '
-                '`command: sleep %d` (at %d hosts). They alternate their order per round. Wall time: the `ansible-playbook` '
-                'process; "in play": first task start → last result.'
-                % (' and '.join('%d (forks %d)' % hf for hf in self.configs), self.job_len, self.job_len,
-                   self.sync_hosts))
+                'asyncops.jobs: `run`, then `async_status` `mode: wait`. The floor: a plain synchronous '
+                '`command: sleep %d`, at every size. The three alternate their order per round. Wall time: the '
+                '`ansible-playbook` process; "in play": first task start → last result; CPU: user + system seconds '
+                'of `ansible-playbook` and the children it reaped (with the local connection that includes the '
+                'modules it ran; not the detached jobs), per host.'
+                % ('; '.join(self.label(c) for c in self.configs), self.job_len, self.job_len))
 
     def rows(self):
         rows = []
-        for (n, forks) in self.configs:
-            rows.append(Row('%d hosts, forks %d: wall time end to end' % (n, forks), 's',
-                            a=self.vals(self.wall, n, 'builtin'), b=self.vals(self.wall, n, 'asyncops'),
-                            target='asyncops ≤ 0.6× built-in (ratio ≥ 1.67×)', check=ratio_at_least(1 / 0.6)))
-            rows.append(Row('%d hosts, forks %d: in play' % (n, forks), 's',
-                            a=self.vals(self.inplay, n, 'builtin'), b=self.vals(self.inplay, n, 'asyncops')))
-            if n == self.sync_hosts:
-                rows.append(Row('%d hosts: plain sync task (reference, built-in column) vs asyncops' % n, 's',
-                                a=self.vals(self.wall, n, 'sync'), b=self.vals(self.wall, n, 'asyncops')))
+        for config in self.configs:
+            label = self.label(config)
+            rows.append(Row('%s: wall time, built-in vs asyncops' % label, 's',
+                            a=self.vals(self.wall, config, 'builtin'), b=self.vals(self.wall, config, 'asyncops'),
+                            note='beside the floor below'))
+            rows.append(Row('%s: wall time, plain sync task (the floor, built-in column) vs asyncops' % label, 's',
+                            a=self.vals(self.wall, config, 'sync'), b=self.vals(self.wall, config, 'asyncops'),
+                            target='asyncops ≤ 1.1× sync (ratio ≥ 0.91×)', check=ratio_at_least(1 / 1.1)))
+            rows.append(Row('%s: in play, built-in vs asyncops' % label, 's',
+                            a=self.vals(self.inplay, config, 'builtin'), b=self.vals(self.inplay, config, 'asyncops')))
+            rows.append(Row('%s: CPU seconds per host, built-in vs asyncops' % label, 's',
+                            a=self.vals(self.cpu, config, 'builtin'), b=self.vals(self.cpu, config, 'asyncops')))
+            rows.append(Row('%s: CPU seconds per host, plain sync task vs asyncops' % label, 's',
+                            a=self.vals(self.cpu, config, 'sync'), b=self.vals(self.cpu, config, 'asyncops')))
         return rows
 
     def notes(self):
-        return ['Rounds: %s (200 hosts take 4 to 5 minutes both ways on 2 cores). The plain sync task runs at %d hosts '
-                'only.' % (', '.join('%d hosts in %d round%s' % (h, c, 's' if c > 1 else '') for (h, _f), c in
-                                     self.configs.items()), self.sync_hosts)]
+        return ['Rounds: %s (200 hosts take 4 to 5 minutes for the built-in on 2 cores).'
+                % ', '.join('%s in %d round%s' % (self.label(c), k, 's' if k > 1 else '') for c, k in self.configs.items())]
 
     def chart_panels(self):
         configs = list(self.configs)
         return [{
             'title': '7. Scale: one %d s job per host, wall time' % self.job_len, 'ylabel': 'seconds',
-            'groups': ['%d hosts, forks %d' % hf for hf in configs],
-            'series': [(side, [stats(self.vals(self.wall, n, side)) for n, _f in configs]) for side in self.SIDES3],
+            'groups': [self.label(c) for c in configs],
+            'series': [(side, [stats(self.vals(self.wall, c, side)) for c in configs]) for side in self.SIDES3],
             'fmt': '{:.1f}', 'colors': ['#c0504d', '#2e7d32', '#7f7f7f'],
         }]
 
