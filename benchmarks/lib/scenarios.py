@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import threading
 import time
 from collections import defaultdict
@@ -1128,4 +1129,111 @@ class Wrapper(Scenario):
         }]
 
 
-ALL = (Latency, RoundTrips, ManyJobs, TimeLimits, Cost, CallbackOverhead, Scale, Wrapper)
+# --------------------------------------------------------------------------- 9
+
+IMPORT_LINE = re.compile(r'^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)')
+
+
+def import_seconds(stderr):
+    """Total import time of a `python -X importtime` run: the cumulative times of its top-level imports."""
+    total = 0
+    for line in stderr.splitlines():
+        m = IMPORT_LINE.match(line)
+        if m and not m.group(3):
+            total += int(m.group(2))
+    return total / 1e6
+
+
+class Payload(Scenario):
+    key = 'payload'
+    number = 9
+    title = 'What each call ships and imports'
+    # AnsiballZ file of each measured task, in the order the playbook runs them (two share a name)
+    FILES = (('sync command', 'AnsiballZ_command.py'), ('builtin launch', 'AnsiballZ_command.py'),
+             ('builtin status', 'AnsiballZ_async_status.py'), ('asyncops status', 'AnsiballZ_async_status.py'),
+             ('asyncops launch', 'AnsiballZ_run.py'), ('builtin download', 'AnsiballZ_get_url.py'),
+             ('asyncops download', 'AnsiballZ_download.py'))
+    REPEATS = 5
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.size = {}  # task -> bytes shipped (the AnsiballZ file; the built-in launch adds async_wrapper.py)
+        self.imports = defaultdict(dict)  # task -> {round: median seconds of imports}
+        self.wall = defaultdict(dict)  # task -> {round: median seconds of the whole payload run}
+        self.files = {}
+
+    def rounds(self):
+        return list(range(min(self.ctx.rounds, 3)))
+
+    def collect(self):
+        self.ctx.reset()
+        remote_tmp = self.ctx.ws.root / 'payload-tmp'
+        shutil.rmtree(remote_tmp, ignore_errors=True)
+        hname, hv = self.ctx.host('local', 'payload', ansible_remote_tmp=str(remote_tmp))
+        run = self.ctx.ansible.run('s9-payload', 'payload.yml', {hname: hv},
+                                   env={'ANSIBLE_KEEP_REMOTE_FILES': '1'}, probe=False, timeout=300)
+        if not run.ok:
+            self.errors.append('the payload playbook failed (see %s)' % run.log_path)
+            return
+        dirs = sorted(remote_tmp.glob('ansible-tmp-*'), key=lambda d: float(d.name.split('-')[2]))
+        dirs = [d for d in dirs if list(d.glob('AnsiballZ_*.py'))]
+        if len(dirs) != len(self.FILES):
+            self.errors.append('found %d AnsiballZ payloads, expected %d (see %s)' % (len(dirs), len(self.FILES), remote_tmp))
+            return
+        for (task, name), d in zip(self.FILES, dirs):
+            path = d / name
+            if not path.exists():
+                self.errors.append('%s: no %s in %s' % (task, name, d))
+                continue
+            self.files[task] = path
+            self.size[task] = path.stat().st_size + sum(f.stat().st_size for f in d.glob('async_wrapper.py'))
+
+    def run_round(self, r):
+        if r == 0:
+            self.collect()
+        for task, path in self.files.items():
+            if task == 'builtin launch':
+                continue  # its payload runs as the job, under async_wrapper: its cost is the sync command's
+            walls, imports = [], []
+            for dummy in range(self.REPEATS):
+                t0 = time.monotonic()
+                proc = subprocess.run([TARGET_PYTHON, '-X', 'importtime', str(path)], cwd=str(path.parent),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+                walls.append(time.monotonic() - t0)
+                imports.append(import_seconds(proc.stderr))
+            self.wall[task][r] = stats(walls)['median']
+            self.imports[task][r] = stats(imports)['median']
+
+    def description(self):
+        return ('One call of each module over the local connection with `ANSIBLE_KEEP_REMOTE_FILES=1`; the driver '
+                'then weighs the AnsiballZ file each call shipped (the built-in launch: plus `async_wrapper.py`) and '
+                'runs each %d times per round as the target does (`%s -X importtime AnsiballZ_<module>.py`, its '
+                'arguments inside): the median wall time of that run and of its imports (the cumulative time of '
+                'the top-level imports; AnsiballZ imports from a zip and compiles every time, nothing is cached). '
+                'The built-in launch is weighed only: its payload runs as the job.' % (self.REPEATS, TARGET_PYTHON))
+
+    def rows(self):
+        rows = []
+        for what, a, b in (('status', 'builtin status', 'asyncops status'),
+                           ('launch (built-in: command + async_wrapper.py)', 'builtin launch', 'asyncops launch'),
+                           ('download (get_url vs download)', 'builtin download', 'asyncops download')):
+            rows.append(Row('%s: payload shipped' % what, 'KB', a=[self.kb(a)], b=[self.kb(b)]))
+        for what, a, b in (('status', 'builtin status', 'asyncops status'),
+                           ('download (get_url vs download)', 'builtin download', 'asyncops download')):
+            rows.append(Row('%s: imports on the target' % what, 's', a=self.values(self.imports[a]),
+                            b=self.values(self.imports[b])))
+            rows.append(Row('%s: the payload\'s run on the target' % what, 's', a=self.values(self.wall[a]),
+                            b=self.values(self.wall[b]), target='never worse (ratio ≥ 1×)', check=ratio_at_least(1.0)))
+        rows.append(Row('launch: imports on the target (built-in: the sync command\'s module)', 's',
+                        a=self.values(self.imports['sync command']), b=self.values(self.imports['asyncops launch'])))
+        rows.append(Row('plain sync `command` (reference): payload', 'KB', a=[self.kb('sync command')]))
+        rows.append(Row('plain sync `command` (reference): the payload\'s run on the target', 's',
+                        a=self.values(self.wall['sync command'])))
+        return rows
+
+    def kb(self, task):
+        size = self.size.get(task)
+        return None if size is None else size / 1024.0
+
+
+ALL = (Latency, RoundTrips, ManyJobs, TimeLimits, Cost, CallbackOverhead, Scale, Wrapper, Payload)
