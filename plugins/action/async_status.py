@@ -124,12 +124,21 @@ class ActionModule(ActionBase):
             result['started'] = result['finished'] = False
             result['stdout'] = result['stderr'] = ''
             result['stdout_lines'] = result['stderr_lines'] = []
+            if _record.is_check_mode_jid(args['jid']):
+                # a launch in check mode started nothing: nothing to look for on the host, no module run
+                result.update(_record.not_started_result(args['jid']))
+                return result
 
         # only what the task gave (the module checks the spec again and sets the defaults itself)
         module_args = with_async_dir(self, dict((k, v) for k, v in self._task.args.items() if k != 'query'))
 
-        result = t.cast(t.Dict[str, t.Any], merge_hash(result, self._execute_module(
-            module_name=MODULE, module_args=module_args, task_vars=task_vars)))
+        jids = _status.dedupe_jids(args['jids']) if mode in _status.JOB_MODES and args.get('jids') else []
+        started_jids = [jid for jid in jids if not _record.is_check_mode_jid(jid)]
+        if len(started_jids) < len(jids):
+            result.update(self._with_not_started(mode, args, jids, started_jids, module_args, task_vars))
+        else:
+            result = t.cast(t.Dict[str, t.Any], merge_hash(result, self._execute_module(
+                module_name=MODULE, module_args=module_args, task_vars=task_vars)))
 
         # started/finished were ints once; the finished/started tests want bools
         for key in ('started', 'finished'):
@@ -141,4 +150,30 @@ class ActionModule(ActionBase):
                 result['query_result'] = apply_query(compiled, query, result['jobs'])
             except QueryError as e:
                 result.update(failed=True, msg=str(e))
+        return result
+
+    def _with_not_started(self, mode: str, args: t.Mapping[str, t.Any], jids: t.List[str], started_jids: t.List[str],
+                          module_args: t.Dict[str, t.Any], task_vars: t.Optional[t.Dict[str, t.Any]]) -> t.Dict[str, t.Any]:
+        """The result of jids of which some were launched in check mode.
+
+        Those are answered here, untouched on the host; the others go to the module. The jobs are then
+        merged in the order given and the summary, state, started, finished, changed and failed are
+        computed again over them all.
+        """
+        views = []  # type: t.List[t.Dict[str, t.Any]]
+        result = {}  # type: t.Dict[str, t.Any]
+        if started_jids:
+            result = dict(self._execute_module(module_name=MODULE, module_args=dict(module_args, jids=started_jids),
+                                               task_vars=task_vars))
+            if not isinstance(result.get('jobs'), list):
+                return result  # the module failed as a whole (a job not found, a bad option): its failure stands
+            views = result['jobs']
+        try:
+            merged = _status.with_not_started(jids, views)
+        except ValueError:
+            return dict(result, failed=True, msg='%s: the module returned %d jobs for %d job ids'
+                        % (MODULE, len(views), len(started_jids)))
+        for key in ('failed', 'msg', 'skipped'):
+            result.pop(key, None)
+        result.update(_status.many_result(mode, merged, args['fail_on_job_failure']))
         return result

@@ -5,6 +5,9 @@
 
 """The batch runner: many supervised jobs from one launch, at most ``concurrency`` running at once.
 
+Also what a launch returns in check mode, one job's (``check_mode_launch``, shared by run and download)
+or a batch's (``check_mode_batch``): it starts nothing and writes nothing.
+
 Private to the collection. Runs on the target (Python 3.8+) and imports only the
 standard library and the collection's module_utils.
 """
@@ -212,4 +215,37 @@ def launch_batch(specs: t.Sequence[_supervisor.JobSpec], async_dir: str, concurr
                 job.pop('ansible_job_id')
                 job.pop('results_file')
             result.pop('ansible_job_ids')
+    return result
+
+
+# ---------------------------------------------------------------- check mode: what a launch would start
+
+def check_mode_launch(spec: _supervisor.JobSpec, msg: str) -> _record.Record:
+    """The result of a launch in check mode: a check-mode jid naming no record, nothing started, nothing written.
+
+    A status of that jid (asyncops.jobs.async_status) is _record.not_started_result(), so the
+    start-then-wait pair passes --check.
+    """
+    job = spec.job_block()
+    block = dict((key, job.get(key)) for key in ('kind', 'name', 'cmd', 'time_limit', 'kill_grace'))
+    block.update(state=_record.NOT_STARTED, check_mode=True)
+    return {'changed': True, 'started': False, 'finished': False, 'ansible_job_id': _record.check_mode_jid(),
+            'msg': msg, _record.BLOCK_KEY: block}
+
+
+def check_mode_batch(specs: t.Sequence[_supervisor.JobSpec], concurrency: int, wait: bool = False) -> _record.Record:
+    """launch_batch's result in check mode: each job with a check-mode jid (none with wait: nothing to collect)."""
+    jobs = [{'name': spec.name, 'cmd': spec.cmd} for spec in specs]  # type: t.List[t.Dict[str, t.Any]]
+    result = {'changed': True, 'msg': 'would start %d jobs, %d at a time' % (len(specs), concurrency), 'jobs': jobs,
+              _record.BLOCK_KEY: {'state': _record.NOT_STARTED, 'check_mode': True, 'concurrency': concurrency,
+                                  'size': len(specs)}}  # type: _record.Record
+    if not wait:
+        jids = []  # type: t.List[str]
+        while len(jids) < len(specs):
+            jid = _record.check_mode_jid()
+            if jid not in jids:
+                jids.append(jid)
+        for job, jid in zip(jobs, jids):
+            job['ansible_job_id'] = jid
+        result.update(started=False, finished=False, ansible_job_ids=jids)
     return result

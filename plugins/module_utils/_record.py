@@ -143,6 +143,7 @@ class AsyncopsBlock(t.TypedDict, total=False):
     killed_by: str  # a killer that wrote the final record itself
     detected_lost_at: float  # set on a lost record as read, never written
     record_removed: bool  # a foreground result whose record was removed after it was read
+    check_mode: bool  # a launch in check mode: nothing started (state NOT_STARTED, a check_mode_jid())
     progress: Progress  # folded into a running record: by the module under core's async_wrapper, else the supervisor
     # added by asyncops.jobs.download (its job result's own block, kept by final_record)
     url: str

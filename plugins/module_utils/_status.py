@@ -366,12 +366,18 @@ def cleanup_job(async_dir: str, jid: str, check_mode: bool, now: float) -> t.Dic
 # ---------------------------------------------------------------- many jobs
 
 def summarize(states: t.Iterable[t.Optional[str]]) -> t.Dict[str, int]:
-    """Counts of jobs by state (total, running, finished and one per state), from each job's state."""
+    """Counts of jobs by state (total, running, finished and one per state), from each job's state.
+
+    Jobs launched in check mode (never started, finished for a wait) count as finished and, only when
+    there are any, under not_started.
+    """
     summary = {'total': 0, 'running': 0, 'finished': 0}
     for s in _record.STATES:
         summary.setdefault(s, 0)
     for state in states:
         summary['total'] += 1
+        if state == _record.NOT_STARTED:
+            summary.setdefault(state, 0)
         if state in summary:
             summary[str(state)] += 1
         if state != _record.RUNNING:
@@ -380,12 +386,18 @@ def summarize(states: t.Iterable[t.Optional[str]]) -> t.Dict[str, int]:
 
 
 def aggregate_state(states: t.Sequence[t.Optional[str]]) -> t.Optional[str]:
-    """running while any job runs; succeeded when all did; else the state of the first job that did not succeed."""
+    """running while any job runs; succeeded when all did; else the state of the first job that did not succeed.
+
+    Jobs launched in check mode are left out (the others decide), unless there are no others: not_started.
+    """
     if not states:
         return None
-    if _record.RUNNING in states:
+    started = [s for s in states if s != _record.NOT_STARTED]
+    if not started:
+        return _record.NOT_STARTED
+    if _record.RUNNING in started:
         return _record.RUNNING
-    for s in states:
+    for s in started:
         if s != _record.SUCCEEDED:
             return s
     return _record.SUCCEEDED
@@ -401,10 +413,12 @@ def many_result(mode: str, views: t.List[t.Dict[str, t.Any]], fail_on_job_failur
         'summary': summarize(states),
         'state': aggregate_state(states),
         'elapsed': max(elapsed) if elapsed else None,
-        'started': mode != CLEANUP,
+        'started': mode != CLEANUP and any(v.get('started') for v in views),
         'finished': all(v.get('finished') for v in views) if mode != CLEANUP else False,
         'changed': any(bool(v.get('changed')) for v in views),
     }  # type: t.Dict[str, t.Any]
+    if views and all(state == _record.NOT_STARTED for state in states):
+        result['skipped'] = True  # as for one such jid: every job was launched in check mode
     if mode in (STATUS, WAIT):
         failed = [(v, state) for v, state in zip(views, states) if v.get('finished') and v.get('failed')]
         if failed and fail_on_job_failure:
@@ -412,6 +426,16 @@ def many_result(mode: str, views: t.List[t.Dict[str, t.Any]], fail_on_job_failur
             result['msg'] = '%d of %d jobs failed: %s' % (
                 len(failed), len(views), ', '.join('%s (%s)' % (v['ansible_job_id'], state) for v, state in failed))
     return result
+
+
+def with_not_started(jids: t.Sequence[str], views: t.Sequence[t.Dict[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
+    """The views of the jobs of jids (one per jid that is not a check-mode jid, in order), with the
+    not-started result of each check-mode jid in its place."""
+    started = list(views)
+    if len(started) != sum(1 for jid in jids if not _record.is_check_mode_jid(jid)):
+        raise ValueError('one view per jid that is not a check-mode jid is needed')
+    started.reverse()
+    return [_record.not_started_result(jid) if _record.is_check_mode_jid(jid) else started.pop() for jid in jids]
 
 
 def list_entry(job: _prune.ScannedJob, now: float) -> t.Dict[str, t.Any]:
@@ -453,7 +477,8 @@ def list_jobs(ctx: Context, states: t.Optional[t.Sequence[str]], now: float) -> 
 
 # ---------------------------------------------------------------- entry point
 
-def _dedupe(jids: t.Sequence[t.Any]) -> t.List[t.Any]:
+def dedupe_jids(jids: t.Sequence[t.Any]) -> t.List[t.Any]:
+    """jids in order, each once (the order of a jids result's jobs)."""
     seen, out = set(), []
     for j in jids:
         key = j if isinstance(j, str) else repr(j)
@@ -487,7 +512,7 @@ def run(params: t.Mapping[str, t.Any], check_mode: bool = False,
         return result
 
     single = params.get('jids') is None
-    jids = [params.get('jid')] if single else _dedupe(params.get('jids') or [])
+    jids = [params.get('jid')] if single else dedupe_jids(params.get('jids') or [])
     if not jids:
         raise _failure('jids is empty: give at least one job id')
     checked = []  # type: t.List[str]
@@ -497,22 +522,26 @@ def run(params: t.Mapping[str, t.Any], check_mode: bool = False,
         except _record.InvalidJid as e:
             raise _failure(e.msg, ansible_job_id=jid if isinstance(jid, str) else None,
                            started=False, finished=False) from None
-    located = [(ctx.locate(jid, or_sidecars=mode == CLEANUP), jid) for jid in checked]
+    if single and _record.is_check_mode_jid(checked[0]):
+        return _record.not_started_result(checked[0])
+    # a check-mode jid names no record: nothing is looked for, waited for, killed or removed for it
+    located = [(ctx.locate(jid, or_sidecars=mode == CLEANUP), jid) for jid in checked
+               if not _record.is_check_mode_jid(jid)]
     fail_on_job_failure = params.get('fail_on_job_failure', True)
     fail_on_job_failure = True if fail_on_job_failure is None else fail_on_job_failure
 
     if mode == CLEANUP:
         views = [cleanup_job(d, jid, check_mode, now) for d, jid in located]
-        return views[0] if single else many_result(mode, views, fail_on_job_failure)
+        return views[0] if single else many_result(mode, with_not_started(checked, views), fail_on_job_failure)
 
     if mode == KILL:
         grace = params.get('grace')
         views = kill_views(_kill.kill_jobs(located, 5.0 if grace is None else grace, check_mode), tail)
-        return views[0] if single else many_result(mode, views, fail_on_job_failure)
+        return views[0] if single else many_result(mode, with_not_started(checked, views), fail_on_job_failure)
 
     waited = None
     wait_started_at = time.time()
-    if mode == WAIT:
+    if mode == WAIT and located:
         timeout = params.get('timeout')
         records, waited = _wait.wait_for_jobs(located, 300.0 if timeout is None else timeout,
                                               params.get('wait_for') or _wait.WAIT_ALL)
@@ -534,8 +563,8 @@ def run(params: t.Mapping[str, t.Any], check_mode: bool = False,
             job_view(result)['job_failed'] = True
             result['failed'] = False
     else:
-        result = many_result(mode, views, fail_on_job_failure)
-    if mode == WAIT:
+        result = many_result(mode, with_not_started(checked, views), fail_on_job_failure)
+    if mode == WAIT and located:
         block = result.setdefault(_record.BLOCK_KEY, {})
         block.update(waited=_round(waited), wait_started_at=wait_started_at, wait_ended_at=now)
     return result

@@ -43,12 +43,18 @@ options:
         C(..), whitespace, a NUL) is refused before a path is built.
       - Exactly one of O(jid) and O(jids) is required with O(mode=status), O(mode=wait), O(mode=kill) and
         O(mode=cleanup).
+      - A check-mode job id (C(j0.<n>)), which M(asyncops.jobs.run) and M(asyncops.jobs.download) return in check mode
+        for a job they did not start, is answered in every mode, in check mode or not, as not started (RV(skipped),
+        RV(finished=true), RV(started=false), C(asyncops.state=not_started)) on the controller, without touching the
+        target, so that a start-then-wait pair passes C(--check).
     type: str
   jids:
     description:
       - Several job ids. The result then holds one entry per job in RV(jobs) (in the order given, duplicates dropped),
         RV(jobs_by_jid) and RV(summary) instead of one job's keys at the top level.
       - Works with O(mode=status), O(mode=wait), O(mode=kill) and O(mode=cleanup).
+      - Check-mode job ids among them are answered as for O(jid), in their place in RV(jobs); only the others are
+        looked for on the target (and waited for; a wait for V(any) job waits for one of those).
     type: list
     elements: str
   mode:
@@ -170,7 +176,9 @@ attributes:
     support: none
   check_mode:
     support: full
-    details: Every mode reports what it would do and changes nothing (no signal is sent, no file is removed).
+    details:
+      - Every mode reports what it would do and changes nothing (no signal is sent, no file is removed).
+      - A check-mode job id (see O(jid)) is answered as not started in any mode, in check mode or not.
   diff_mode:
     support: none
   platform:
@@ -287,7 +295,8 @@ started:
   description:
     - Whether the job has started, as the built-in returns it. V(true) for every job found (V(false) with
       O(mode=cleanup)).
-    - With O(jids), V(true) (V(false) with O(mode=cleanup)).
+    - V(false) for a check-mode job id (see O(jid)).
+    - With O(jids), V(true) when any of the jobs was found (V(false) with O(mode=cleanup)).
   returned: with O(jid) or O(jids)
   type: bool
   sample: true
@@ -295,6 +304,7 @@ finished:
   description:
     - Whether the job has finished (succeeded, failed, timed out, was killed or is lost), as the built-in returns it.
       Works with the C(finished) test (a loop C(until) the result C(is finished)).
+    - V(true) for a check-mode job id (see O(jid)), so that a loop C(until) the result C(is finished) ends.
     - With O(jids), whether all the jobs have finished.
   returned: with O(jid) or O(jids)
   type: bool
@@ -357,6 +367,7 @@ asyncops:
       description:
         - The state of the job, one of V(running), V(succeeded), V(failed), V(timeout), V(killed), V(lost).
         - V(lost) means the record says running but no process of the job is alive.
+        - V(not_started) for a check-mode job id (see O(jid)), with C(check_mode=true).
         - With O(mode=cleanup), the state the job had when it was removed (V(null) for a damaged record).
       returned: for a job found
       type: str
@@ -461,7 +472,8 @@ asyncops:
 state:
   description:
     - With O(jids), the state of all the jobs together; V(running) while any job runs, V(succeeded) when all did,
-      else the state of the first job (in the order given) that did not succeed.
+      else the state of the first job (in the order given) that did not succeed. Jobs of check-mode job ids are left
+      out, unless all are (then V(not_started)).
     - With one O(jid) the state of the job is RV(asyncops.state); a C(state) at the top level is the job's own.
   returned: with O(jids)
   type: str
@@ -606,7 +618,16 @@ summary:
       description: Jobs whose processes vanished without a final record.
       type: int
       returned: success
+    not_started:
+      description: Jobs of check-mode job ids (see O(jid)), counted as finished too.
+      type: int
+      returned: with O(jids) when there are any
   sample: {total: 3, running: 1, finished: 2, succeeded: 1, failed: 1, timeout: 0, killed: 0, lost: 0}
+skipped:
+  description: V(true) for a check-mode job id (see O(jid)); with O(jids), when all are.
+  returned: for check-mode job ids
+  type: bool
+  sample: true
 query_result:
   description: The outcome of O(query) applied to RV(jobs).
   returned: when O(query) is given

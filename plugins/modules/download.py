@@ -40,7 +40,12 @@ attributes:
     support: full
   check_mode:
     support: full
-    details: Reports whether the file would be downloaded; no request is made for it.
+    details:
+      - Reports whether the file would be downloaded; no request is made for it.
+      - With O(background=true), starts nothing and writes nothing on the target (no job directory, no record) and
+        returns a check-mode job id (C(j0.<n>)) with RV(started=false) and C(asyncops.state=not_started), so that a
+        task collecting the job with M(asyncops.jobs.async_status) passes C(--check) too; that module answers such a
+        job id as not started, without touching the target.
   diff_mode:
     support: none
   platform:
@@ -322,17 +327,22 @@ changed:
   returned: always
   type: bool
 ansible_job_id:
-  description: With O(background=true), the job id.
+  description:
+    - With O(background=true), the job id.
+    - In check mode a check-mode job id (C(j0.<n>)) that names no job; M(asyncops.jobs.async_status) answers it as not
+      started.
   returned: with O(background=true)
   type: str
   sample: j123456789.4242
 results_file:
   description: With O(background=true), the job's record on the target.
-  returned: with O(background=true)
+  returned: with O(background=true), but not in check mode
   type: str
   sample: /root/.ansible_async/j123456789.4242
 started:
-  description: With O(background=true), V(true) once the job runs, as the C(async) keyword's launch returns it.
+  description:
+    - With O(background=true), V(true) once the job runs, as the C(async) keyword's launch returns it.
+    - V(false) in check mode.
   returned: with O(background=true)
   type: bool
 finished:
@@ -345,6 +355,8 @@ asyncops:
     - With O(background=true) the launch returns the job's C(state) (V(running)), C(started_at) (epoch
       seconds), C(pid), C(supervisor_pid), C(cmd), C(kind) (V(download)), C(url) and C(dest) here; the
       job's final record holds the keys below, with the supervisor's (see M(asyncops.jobs.async_status)).
+    - With O(background=true) in check mode, C(state) (V(not_started)), C(check_mode) (V(true)), C(cmd), C(kind),
+      C(url), C(dest), C(time_limit) and C(kill_grace).
   returned: always, except when the arguments are refused
   type: dict
   contains:
@@ -409,6 +421,7 @@ from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.module_utils.urls import fetch_url, url_argument_spec
 
 from ansible_collections.asyncops.jobs.plugins.module_utils import _async_dir
+from ansible_collections.asyncops.jobs.plugins.module_utils import _batch
 from ansible_collections.asyncops.jobs.plugins.module_utils import _durations
 from ansible_collections.asyncops.jobs.plugins.module_utils import _progress
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
@@ -1314,16 +1327,19 @@ def main() -> None:
 
     if params['background']:
         where = {'url': downloader.result['url'], 'dest': downloader.dest}
-        if module.check_mode:
-            module.exit_json(changed=True, msg='would start a download job', **{_record.BLOCK_KEY: where})
-        try:
-            downloader.check_destination()
-        except DownloadError as e:
-            module.fail_json(msg=e.msg, **where)
         spec = _supervisor.JobSpec(
             target=_as_job(module, downloader), kind=_record.KIND_DOWNLOAD,
             cmd='download %s to %s' % (downloader.result['url'], downloader.dest),
             time_limit=params['time_limit'], kill_grace=params['kill_grace'], base_result=where)
+        if module.check_mode:
+            # a check-mode jid, which asyncops.jobs.async_status answers as not started: nothing starts or is written
+            result = _batch.check_mode_launch(spec, 'would start a download job: %s' % spec.display)
+            result[_record.BLOCK_KEY].update(where)
+            module.exit_json(**result)
+        try:
+            downloader.check_destination()
+        except DownloadError as e:
+            module.fail_json(msg=e.msg, **where)
         async_dir = _async_dir.resolve_async_dir(params['_async_dir'])
         try:
             launched = _supervisor.launch(spec, async_dir)

@@ -41,7 +41,14 @@ attributes:
     details: The module starts a background job by itself; use O(wait) to block.
   check_mode:
     support: full
-    details: Reports what would be started; starts nothing.
+    details:
+      - Starts nothing and writes nothing on the target (no job directory, no record), and reports what would be
+        started (C(changed=true); C(changed=false) when O(creates)/O(removes) say there is nothing to do).
+      - Without O(wait), it returns a check-mode job id (C(j0.<n>), also one per O(batch) item) with RV(started=false)
+        and C(asyncops.state=not_started), so that a task collecting the job with M(asyncops.jobs.async_status) passes
+        C(--check) too; that module answers such a job id as not started, without touching the target.
+        M(ansible.builtin.async_status) fails on it (C(could not find job)).
+      - With O(wait), no job id is returned (nothing is left to collect).
   diff_mode:
     support: none
   platform:
@@ -261,21 +268,24 @@ EXAMPLES = r"""
 
 RETURN = r"""
 ansible_job_id:
-  description: The job id, to pass to M(asyncops.jobs.async_status).
-  returned: when a job was started or skipped by O(creates)/O(removes) (not with O(batch), not with O(wait) unless O(keep_record))
+  description:
+    - The job id, to pass to M(asyncops.jobs.async_status).
+    - In check mode a check-mode job id (C(j0.<n>)) that names no job; M(asyncops.jobs.async_status) answers it as not
+      started.
+  returned: when a job was started or skipped by O(creates)/O(removes), and in check mode (not with O(batch), not with O(wait) unless O(keep_record))
   type: str
   sample: j720385469551.18034
 results_file:
   description: The job's record on the target.
-  returned: with RV(ansible_job_id)
+  returned: with RV(ansible_job_id), but not in check mode
   type: str
   sample: /root/.ansible_async/j720385469551.18034
 started:
-  description: Always true when a job was launched (core's async result shape).
+  description: Always true when a job was launched (core's async result shape); false in check mode.
   returned: without O(wait)
   type: bool
 finished:
-  description: False after a launch, true when O(creates)/O(removes) skipped the command.
+  description: False after a launch (also in check mode), true when O(creates)/O(removes) skipped the command.
   returned: without O(wait)
   type: bool
 cmd:
@@ -294,16 +304,19 @@ jobs:
       description: The item's name.
       type: str
     ansible_job_id:
-      description: The item's job id.
+      description: The item's job id (in check mode a check-mode job id).
       type: str
     results_file:
-      description: The item's record.
+      description: The item's record (not in check mode).
       type: str
+    cmd:
+      description: In check mode, the item's command, as RV(cmd).
+      type: raw
     result:
       description: With O(wait=true), the item's final result.
       type: dict
 ansible_job_ids:
-  description: With O(batch), the job ids in order.
+  description: With O(batch), the job ids in order (in check mode, check-mode job ids).
   returned: with O(batch) (but not with O(wait) unless O(keep_record))
   type: list
   elements: str
@@ -355,13 +368,19 @@ asyncops:
     - With O(wait), what the supervisor recorded; the record's C(asyncops) block.
     - After a launch, C(state) (V(running)), C(started_at), C(pid), C(supervisor_pid), C(cmd), C(kind) and C(name).
     - With O(batch), C(supervisor_pid) (the batch runner), C(concurrency) and C(size).
-  returned: always, but in check mode and when O(creates)/O(removes) skipped the command without O(wait)
+    - In check mode, C(state) (V(not_started)) and C(check_mode) (V(true)), with C(cmd), C(kind), C(name),
+      C(time_limit) and C(kill_grace) of the job that would start (with O(batch), C(concurrency) and C(size));
+      C(reason) V(skipped) when O(creates)/O(removes) say there is nothing to do.
+  returned: always, but when O(creates)/O(removes) skipped the command without O(wait) outside check mode
   type: dict
   contains:
     state:
-      description: How the job ended; V(running) after a launch.
+      description: How the job ended; V(running) after a launch; V(not_started) in check mode.
       type: str
-      choices: [running, succeeded, failed, timeout, killed]
+      choices: [running, succeeded, failed, timeout, killed, not_started]
+    check_mode:
+      description: V(true) in check mode, where nothing was started.
+      type: bool
     pid:
       description: The job's main process (its process group leader).
       type: int
@@ -575,9 +594,7 @@ def run_one(module: AnsibleModule, spec: _supervisor.JobSpec, async_dir: str) ->
     params = module.params
     skip = _supervisor.skip_message(spec.creates, spec.removes, spec.chdir, check_mode=module.check_mode)
     if module.check_mode:
-        if skip:
-            module.exit_json(changed=False, cmd=spec.cmd, msg=skip[0], stdout=skip[1], rc=0)
-        module.exit_json(changed=True, cmd=spec.cmd, msg='would start the job: %s' % spec.display)
+        module.exit_json(**check_mode_result(spec, skip, params['wait']))
     if skip is not None:
         if params['wait']:
             record = _supervisor.skipped_job_record(spec, 'j0.0', skip)
@@ -608,12 +625,32 @@ def run_one(module: AnsibleModule, spec: _supervisor.JobSpec, async_dir: str) ->
     module.exit_json(**result)
 
 
+def check_mode_result(spec: _supervisor.JobSpec, skip: t.Optional[t.Tuple[str, str]], wait: bool) -> _record.Record:
+    """What the task returns in check mode; nothing is started or written.
+
+    Without wait, a check-mode jid (finished when creates/removes skip the command, as the skip's
+    record is outside check mode) that asyncops.jobs.async_status answers as not started, so the
+    start-then-wait pair passes --check. With wait, nothing is left to collect: no jid.
+    """
+    if skip is None:
+        verb = 'would run' if wait else 'would start'
+        result = _batch.check_mode_launch(spec, '%s the job: %s' % (verb, spec.display))
+    else:
+        result = _batch.check_mode_launch(spec, skip[0])
+        result.update(changed=False, finished=True, stdout=skip[1], rc=0)
+        result[_record.BLOCK_KEY].update(reason=_record.REASON_SKIPPED, skipped=True)
+    result['cmd'] = spec.cmd
+    if wait:
+        for key in _record.ENVELOPE_KEYS:
+            result.pop(key)
+    return result
+
+
 def run_batch(module: AnsibleModule, specs: t.Sequence[_supervisor.JobSpec], async_dir: str) -> None:
     params = module.params
     concurrency = params['concurrency'] or os.cpu_count() or 1
     if module.check_mode:
-        module.exit_json(changed=True, msg='would start %d jobs, %d at a time' % (len(specs), concurrency),
-                         jobs=[dict(name=s.name, cmd=s.cmd) for s in specs])
+        module.exit_json(**_batch.check_mode_batch(specs, concurrency, wait=params['wait']))
     try:
         result = _batch.launch_batch(specs, async_dir, concurrency, wait=params['wait'],
                                      keep_record=params['keep_record'])

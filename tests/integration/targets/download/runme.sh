@@ -25,9 +25,29 @@ playbook=(ansible-playbook -i "${INVENTORY_PATH:-../../inventory}" main.yml -e "
 
 "${playbook[@]}" "$@"
 
+# check mode: a background download and its wait pass --check; nothing is requested or written
+check_mode() {
+    local check_dir=$work/check
+    mkdir "$check_dir"
+    ansible-playbook -i "${INVENTORY_PATH:-../../inventory}" check_mode.yml --check -e "server_port=$port" \
+        -e "check_dir=$check_dir" "$@"
+    if [[ -n $(ls -A "$check_dir") ]]; then
+        echo "FAIL: check mode left files in $check_dir: $(ls -A "$check_dir")" >&2
+        exit 1
+    fi
+    if grep -q check-mode "$work/server.log"; then
+        echo "FAIL: check mode requested the file" >&2
+        exit 1
+    fi
+    rmdir "$check_dir"
+    echo "OK: check mode requested nothing and wrote nothing"
+}
+check_mode "$@"
+
 # ansible-core 2.18+ no longer runs modules on Python 3.8; 2.17 does.
 py38=${ASYNCOPS_PY38:-/root/.pyenv/versions/3.8.18/bin/python3}
 core_minor=$(ansible --version | sed -n '1s/.*core 2\.\([0-9]*\).*/\1/p')
 if [ -x "$py38" ] && [ "${core_minor:-99}" -lt 18 ]; then
     "${playbook[@]}" -e ansible_python_interpreter="$py38" -e download_parts=async,resume,changed,checksum -e download_dir_name=dl-py38 "$@"
+    check_mode -e ansible_python_interpreter="$py38" "$@"
 fi

@@ -27,6 +27,13 @@ for f in made.1 made.2 made.3; do
         exit 1
     fi
 done
+# check mode: the role launches and waits to its end; nothing runs, nothing is written
+mkdir "$scratch/check"
+ansible-playbook check_mode.yml "${common[@]}" -e "check_dir=$scratch/check" --check
+if [[ -n $(ls -A "$scratch/check") ]]; then
+    echo "FAIL: check mode left files in $scratch/check: $(ls -A "$scratch/check")" >&2
+    exit 1
+fi
 echo "OK: check mode ran nothing"
 
 # creates: the second run changes nothing

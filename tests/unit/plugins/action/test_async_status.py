@@ -14,6 +14,9 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.asyncops.jobs.plugins.action import async_status as action_mod
+from ansible_collections.asyncops.jobs.plugins.module_utils import _record
+from ansible_collections.asyncops.jobs.plugins.module_utils import _status
+from ansible_collections.asyncops.jobs.tests.unit.helpers import write_job
 
 RUNNING = {'started': True, 'finished': False, 'ansible_job_id': 'j1.2',
            'results_file': '/root/.ansible_async/j1.2', 'asyncops': {'state': 'running', 'elapsed': 1.0}}
@@ -186,3 +189,68 @@ def test_bad_job_ids_are_refused_before_the_target_is_touched(args):
     result = action.run(task_vars={})
     assert result['failed'] is True and 'invalid job id' in result['msg']
     assert action._execute_module.call_count == 0
+
+
+# ---------------------------------------------------------------- check-mode jids (a launch in check mode)
+
+def module_on(adir):
+    """An _execute_module that runs the module's logic on adir, as the module would on the target."""
+    def execute(module_name, module_args, task_vars):
+        params = dict(module_args, _async_dir=adir)
+        try:
+            return _status.run(params, environ={})
+        except _record.JobError as e:
+            return dict(e.result, failed=True, msg=e.msg)
+    return execute
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+@pytest.mark.parametrize('mode', ['status', 'wait', 'kill', 'cleanup'])
+def test_check_mode_jid_is_answered_without_the_module(mode, check_mode):
+    action = make_action({'jid': 'j0.77', 'mode': mode}, check_mode=check_mode)
+    result = action.run(task_vars={})
+    assert action._execute_module.call_count == 0
+    assert result == dict(_record.not_started_result('j0.77'), stdout='', stderr='', stdout_lines=[], stderr_lines=[])
+    assert result['skipped'] is True and result['finished'] is True and result['started'] is False
+
+
+def test_check_mode_jids_only_need_no_module():
+    action = make_action({'jids': ['j0.1', 'j0.2', 'j0.1'], 'mode': 'wait', 'query': '[].asyncops.state'})
+    result = action.run(task_vars={})
+    assert action._execute_module.call_count == 0
+    assert [j['ansible_job_id'] for j in result['jobs']] == ['j0.1', 'j0.2']
+    assert result['skipped'] is True and result['finished'] is True and result['state'] == 'not_started'
+    assert result['query_result'] == ['not_started', 'not_started'] and 'stdout' not in result
+
+
+def test_mixed_jids_send_only_the_started_ones_and_merge_in_order(tmp_path):
+    adir = str(tmp_path)
+    write_job(adir, 'j1.1', {'rc': 0})
+    write_job(adir, 'j1.2', {'rc': 1, 'failed': True})
+    action = make_action({'jids': ['j0.5', 'j1.1', 'j0.6', 'j1.2'], 'mode': 'wait', 'timeout': 30,
+                          'query': '[].ansible_job_id'})
+    action._execute_module = MagicMock(side_effect=module_on(adir))
+    result = action.run(task_vars={})
+    assert module_args(action)['jids'] == ['j1.1', 'j1.2']
+    assert [j['ansible_job_id'] for j in result['jobs']] == ['j0.5', 'j1.1', 'j0.6', 'j1.2']
+    assert result['query_result'] == ['j0.5', 'j1.1', 'j0.6', 'j1.2']
+    assert result['jobs_by_jid']['j0.6'] == _record.not_started_result('j0.6')
+    assert result['summary']['total'] == 4 and result['summary']['not_started'] == 2
+    assert result['summary']['succeeded'] == 1 and result['summary']['failed'] == 1
+    assert result['state'] == 'failed' and result['finished'] is True and result['started'] is True
+    assert result['failed'] is True and result['msg'] == '1 of 4 jobs failed: j1.2 (failed)'
+    assert 'skipped' not in result
+    assert result['asyncops']['waited'] is not None  # the module's own wait block stays
+
+
+def test_mixed_jids_keep_the_modules_failure(tmp_path):
+    action = make_action({'jids': ['j0.5', 'j1.1']})
+    action._execute_module = MagicMock(side_effect=module_on(str(tmp_path)))
+    result = action.run(task_vars={})
+    assert result['failed'] is True and result['msg'] == 'could not find job' and 'jobs' not in result
+
+
+def test_mixed_jids_with_a_short_answer_fail_clearly():
+    action = make_action({'jids': ['j0.5', 'j1.1', 'j1.2']}, {'jobs': [{'ansible_job_id': 'j1.1'}]})
+    result = action.run(task_vars={})
+    assert result['failed'] is True and 'returned 1 jobs for 2 job ids' in result['msg']

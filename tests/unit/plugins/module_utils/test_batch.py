@@ -63,3 +63,29 @@ def test_batch_runner_sigterm_stops_every_job(async_dir):
     states = [_record.read_record(async_dir, jid)['asyncops'] for jid in launched['ansible_job_ids']]
     assert [s['state'] for s in states] == ['killed', 'killed', 'killed']
     assert states[2].get('never_started')
+
+
+# ---------------------------------------------------------------- check mode
+
+def test_check_mode_launch_names_no_record(async_dir):
+    spec = S.JobSpec(argv=['true'], cmd=['true'], name='t', time_limit=5.0, kill_grace=1.0)
+    result = _batch.check_mode_launch(spec, 'would start it')
+    assert (result['changed'], result['started'], result['finished'], result['msg']) == (True, False, False,
+                                                                                         'would start it')
+    assert _record.is_check_mode_jid(result['ansible_job_id'])
+    assert result['asyncops'] == {'state': 'not_started', 'check_mode': True, 'kind': 'run', 'name': 't',
+                                  'cmd': 'true', 'time_limit': 5.0, 'kill_grace': 1.0}
+    assert not os.path.exists(async_dir)
+
+
+def test_check_mode_batch_gives_each_job_its_own_jid(monkeypatch):
+    given = iter(['j0.1', 'j0.1', 'j0.2', 'j0.3'])
+    monkeypatch.setattr(_record, 'check_mode_jid', lambda: next(given))
+    specs = [S.JobSpec(argv=['true'], cmd=['true'], name=name) for name in ('a', 'b', 'c')]
+    result = _batch.check_mode_batch(specs, 2)
+    assert result['ansible_job_ids'] == ['j0.1', 'j0.2', 'j0.3']
+    assert [(j['name'], j['ansible_job_id']) for j in result['jobs']] == [('a', 'j0.1'), ('b', 'j0.2'), ('c', 'j0.3')]
+    assert result['started'] is False and result['finished'] is False and result['msg'] == 'would start 3 jobs, 2 at a time'
+    waited = _batch.check_mode_batch(specs, 2, wait=True)
+    assert 'ansible_job_ids' not in waited and 'started' not in waited
+    assert all('ansible_job_id' not in j for j in waited['jobs'])

@@ -461,6 +461,69 @@ def test_many_jobs_keep_their_own_keys_and_elapsed_aggregates_ours(adir):
         run_status(adir, jids=[])
 
 
+# ---------------------------------------------------------------- check-mode jids (a launch in check mode)
+
+@pytest.mark.parametrize('check_mode', [False, True])
+@pytest.mark.parametrize('mode', ['status', 'cleanup', 'wait', 'kill'])
+def test_check_mode_jid_is_not_started_and_nothing_is_looked_for(tmp_path, mode, check_mode):
+    missing = str(tmp_path / 'nope')  # a real jid would fail "could not find job" here
+    result = run_status(missing, jid='j0.77', mode=mode, timeout=30, check_mode=check_mode)
+    assert result == _record.not_started_result('j0.77')
+    assert not os.path.exists(missing)
+
+
+@pytest.mark.parametrize('mode', ['status', 'cleanup', 'wait', 'kill'])
+def test_check_mode_jids_among_others_keep_their_place(adir, mode):
+    write_job(adir, 'j1.1', {'rc': 0})
+    result = run_status(adir, jids=['j0.5', 'j1.1', 'j0.6', 'j0.5'], mode=mode, wait_for='any', timeout=30)
+    assert [j['ansible_job_id'] for j in result['jobs']] == ['j0.5', 'j1.1', 'j0.6']
+    assert result['jobs'][0] == _record.not_started_result('j0.5') == result['jobs_by_jid']['j0.5']
+    assert result['jobs'][1]['asyncops']['state'] == 'succeeded'
+    assert result['summary']['total'] == 3 and result['summary']['not_started'] == 2
+    assert result['summary']['finished'] == 3 and result['summary']['succeeded'] == 1
+    assert result['state'] == 'succeeded' and 'skipped' not in result and 'failed' not in result
+    assert result['started'] is (mode != 'cleanup')
+
+
+def test_only_check_mode_jids_wait_for_nothing(tmp_path):
+    missing = str(tmp_path / 'nope')
+    began = time.monotonic()
+    for wait_for in ('all', 'any'):
+        result = run_status(missing, jids=['j0.5', 'j0.6'], mode='wait', wait_for=wait_for, timeout=60)
+        assert [j['asyncops']['state'] for j in result['jobs']] == ['not_started', 'not_started']
+        assert result['state'] == 'not_started' and result['skipped'] is True
+        assert result['started'] is False and result['finished'] is True and result['changed'] is False
+        assert result['summary'] == {'total': 2, 'running': 0, 'finished': 2, 'succeeded': 0, 'failed': 0,
+                                     'timeout': 0, 'killed': 0, 'lost': 0, 'not_started': 2}
+        assert 'asyncops' not in result  # nothing was waited for
+    assert time.monotonic() - began < 30
+    assert not os.path.exists(missing)
+
+
+def test_with_not_started_needs_one_view_per_started_jid():
+    views = [{'ansible_job_id': 'j1.1'}]
+    merged = _status.with_not_started(['j0.1', 'j1.1'], views)
+    assert merged == [_record.not_started_result('j0.1'), {'ansible_job_id': 'j1.1'}]
+    with pytest.raises(ValueError):
+        _status.with_not_started(['j0.1', 'j1.1', 'j1.2'], views)
+
+
+@pytest.mark.parametrize('states, state', [
+    (['not_started', 'not_started'], 'not_started'),
+    (['not_started', 'running', 'succeeded'], 'running'),
+    (['not_started', 'succeeded'], 'succeeded'),
+    (['succeeded', 'not_started', 'failed'], 'failed'),
+    ([], None),
+])
+def test_aggregate_state_leaves_out_jobs_not_started(states, state):
+    assert _status.aggregate_state(states) == state
+
+
+def test_summary_counts_not_started_only_when_there_are_some():
+    assert 'not_started' not in _status.summarize(['succeeded'])
+    assert _status.summarize(['not_started', 'running'])['not_started'] == 1
+
+
 # ---------------------------------------------------------------- list
 
 def test_list(adir):

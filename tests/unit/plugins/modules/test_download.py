@@ -716,6 +716,22 @@ def test_background_result_follows_the_contract(capsys, server, tmp_path):
     assert record['status_code'] == 206 and open(dest, 'rb').read() == server.content
 
 
+def test_background_in_check_mode_starts_nothing(capsys, server, tmp_path):
+    async_dir = str(tmp_path / 'async')
+    dest = str(tmp_path / 'bg.bin')
+    requests = len(server.log())
+    result = call(capsys, url=server.base + '/file.bin', dest=dest, background=True, time_limit=60,
+                  _async_dir=async_dir, _ansible_check_mode=True)
+    assert result['changed'] is True and result['started'] is False and result['finished'] is False
+    assert _record.is_check_mode_jid(result['ansible_job_id']) and 'results_file' not in result
+    assert result['msg'] == 'would start a download job: download %s/file.bin to %s' % (server.base, dest)
+    assert result['asyncops']['state'] == 'not_started' and result['asyncops']['check_mode'] is True
+    assert (result['asyncops']['kind'], result['asyncops']['url'], result['asyncops']['dest']) == (
+        'download', server.base + '/file.bin', dest)
+    assert result['asyncops']['time_limit'] == 60.0
+    assert os.listdir(str(tmp_path)) == [] and len(server.log()) == requests
+
+
 def test_background_failure_is_in_the_record(capsys, server, tmp_path):
     async_dir = str(tmp_path / 'async')
     remote_tmp = tmp_path / 'remote_tmp'

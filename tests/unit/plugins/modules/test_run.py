@@ -73,10 +73,43 @@ def test_build_spec_batch_item_inherits():
 
 # ---------------------------------------------------------------- the module
 
-def test_check_mode_starts_nothing(capsys, async_dir, tmp_path):
-    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), _async_dir=async_dir, _ansible_check_mode=True)
-    assert result['changed'] and 'ansible_job_id' not in result
+def test_check_mode_starts_nothing_and_returns_a_check_mode_jid(capsys, async_dir, tmp_path):
+    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), timeout=30, _async_dir=async_dir,
+                  _ansible_check_mode=True)
+    assert result['changed'] is True and result['started'] is False and result['finished'] is False
+    assert _record.is_check_mode_jid(result['ansible_job_id']) and 'results_file' not in result
     assert result['msg'] == 'would start the job: touch %s' % (tmp_path / 'x')
+    assert result['cmd'] == ['touch', str(tmp_path / 'x')]
+    assert result['asyncops']['state'] == 'not_started' and result['asyncops']['check_mode'] is True
+    assert result['asyncops']['kind'] == 'run' and result['asyncops']['time_limit'] == 30.0
+    assert not os.path.exists(str(tmp_path / 'x')) and not os.path.exists(async_dir)
+    again = call(capsys, cmd='true', _async_dir=async_dir, _ansible_check_mode=True)
+    assert again['ansible_job_id'] != result['ansible_job_id']
+
+
+def test_check_mode_with_wait_says_what_would_run_without_a_jid(capsys, async_dir, tmp_path):
+    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), wait=True, _async_dir=async_dir, _ansible_check_mode=True)
+    assert result['changed'] is True and result['msg'] == 'would run the job: touch %s' % (tmp_path / 'x')
+    assert result['cmd'] == ['touch', str(tmp_path / 'x')]
+    for key in ('ansible_job_id', 'started', 'finished', 'results_file'):
+        assert key not in result
+    assert result['asyncops']['state'] == 'not_started' and result['asyncops']['check_mode'] is True
+    assert not os.path.exists(str(tmp_path / 'x')) and not os.path.exists(async_dir)
+
+
+def test_check_mode_skip_stays_a_skip_with_a_check_mode_jid(capsys, async_dir, tmp_path):
+    # outside check mode a skip returns a jid whose record is finished; in check mode a check-mode jid, finished
+    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), creates=str(tmp_path), _async_dir=async_dir,
+                  _ansible_check_mode=True)
+    assert result['changed'] is False and result['rc'] == 0
+    assert result['msg'] == "Would not run command since '%s' exists" % tmp_path
+    assert result['stdout'] == 'skipped, since %s exists' % tmp_path
+    assert _record.is_check_mode_jid(result['ansible_job_id'])
+    assert result['started'] is False and result['finished'] is True
+    assert result['asyncops']['state'] == 'not_started' and result['asyncops']['reason'] == 'skipped'
+    result = call(capsys, cmd='true', removes=str(tmp_path / 'none'), wait=True, _async_dir=async_dir,
+                  _ansible_check_mode=True)
+    assert result['changed'] is False and 'ansible_job_id' not in result and 'finished' not in result
     assert not os.path.exists(str(tmp_path / 'x')) and not os.path.exists(async_dir)
 
 
@@ -141,5 +174,20 @@ def test_batch(capsys, async_dir):
     result = call(capsys, batch=[{'cmd': 'true'}, {'cmd': 'false'}], wait=True, _async_dir=async_dir)
     assert result['failed'] and result['msg'] == '1 of 2 jobs failed: false'
     assert [j['result']['rc'] for j in result['jobs']] == [0, 1]
-    result = call(capsys, batch=[{'cmd': 'true'}], _ansible_check_mode=True, _async_dir=async_dir)
-    assert result['changed'] and result['jobs'] == [{'name': 'true', 'cmd': ['true']}]
+
+
+def test_batch_in_check_mode_starts_nothing(capsys, async_dir, tmp_path):
+    made = str(tmp_path / 'made')
+    result = call(capsys, batch=[{'cmd': 'touch %s' % made}, {'name': 'b', 'shell': 'touch %s' % made}], concurrency=1,
+                  _ansible_check_mode=True, _async_dir=async_dir)
+    assert result['changed'] is True and result['started'] is False and result['finished'] is False
+    expected = [('touch %s' % made, ['touch', made]), ('b', 'touch %s' % made)]
+    assert [(j['name'], j['cmd']) for j in result['jobs']] == expected
+    assert result['ansible_job_ids'] == [j['ansible_job_id'] for j in result['jobs']]
+    assert all(_record.is_check_mode_jid(jid) for jid in result['ansible_job_ids'])
+    assert result['msg'] == 'would start 2 jobs, 1 at a time'
+    assert result['asyncops'] == {'state': 'not_started', 'check_mode': True, 'concurrency': 1, 'size': 2}
+    waited = call(capsys, batch=[{'cmd': 'touch %s' % made}], wait=True, _ansible_check_mode=True, _async_dir=async_dir)
+    assert waited['changed'] is True and 'ansible_job_ids' not in waited
+    assert waited['jobs'] == [{'name': 'touch %s' % made, 'cmd': ['touch', made]}]
+    assert not os.path.exists(made) and not os.path.exists(async_dir)
