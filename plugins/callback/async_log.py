@@ -41,8 +41,18 @@ requirements:
   - Enable the callback with O(ignore:callbacks_enabled=asyncops.jobs.async_log) in C(ansible.cfg)
     or E(ANSIBLE_CALLBACKS_ENABLED).
 notes:
-  - Results of tasks with C(no_log) are censored by ansible-core before callbacks see them, so the plugin cannot
-    see the job ID of a job started by such a task.
+  - "Results of tasks with C(no_log) are censored by ansible-core before callbacks see them. The end of a polled
+    task (C(async)/C(poll)) with C(no_log) still ends the job that task launched on that host (the job its polls
+    named); its polls are logged without progress or message. A job started with C(poll=0) or by
+    M(asyncops.jobs.run) under C(no_log) is not tracked (ansible-core hides its job ID). A status task with
+    C(no_log) is logged only for jobs already seen on that host, without its result; a job only such tasks read
+    shows C(no_log) in the recap instead of a warning. Nothing a C(no_log) task hides (messages, output, progress,
+    arguments) is written to the log, the console or the timeline."
+  - "A batch launch (M(asyncops.jobs.run) with O(asyncops.jobs.run#module:batch)) gives a V(started) event and
+    a recap row per job, under the launching task."
+  - "In check mode a launch of M(asyncops.jobs.run) or M(asyncops.jobs.download) starts nothing and returns a job
+    ID that names no job: such a job is shown C(not_started), never as a job to clean up."
+  - "A task delegated to another host is shown as C(host -> delegated host), as the default stdout callback does."
   - Variables are read from extra vars (C(-e)) and from the C(vars) of a play, at the start of each play.
 seealso:
   - module: asyncops.jobs.async_status
@@ -141,6 +151,21 @@ options:
       - name: ASYNCOPS_ASYNC_LOG_RECAP
     vars:
       - name: asyncops_async_log_recap
+  timeline_path:
+    description:
+      - When set, write a self-contained HTML page of the run's jobs (one lane per host, one bar per job) to this
+        path at the end of the playbook, after the recap, and print where it was written.
+      - Missing parent directories are created with mode C(0700), a new file with mode C(0600); the page is
+        replaced atomically. A failure to write it is one warning.
+      - The events of the run are kept in memory only when this is set.
+    type: path
+    ini:
+      - section: callback_async_log
+        key: timeline_path
+    env:
+      - name: ASYNCOPS_ASYNC_LOG_TIMELINE_PATH
+    vars:
+      - name: asyncops_async_log_timeline_path
   unreaped_warning:
     description:
       - At the end of the playbook, warn about each job that was started and never collected (no final status was
@@ -158,6 +183,7 @@ options:
 
 import os
 import threading
+import time
 import typing as t
 
 from ansible import constants as C
@@ -169,6 +195,7 @@ from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_log._console 
     display_progress,
     has_progress,
 )
+from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_log import _timeline
 from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_log._event_log import JsonLinesWriter
 from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_log._recap import RecapBuilder
 from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_log._results import accessor, is_template
@@ -192,9 +219,10 @@ class Settings(object):
     console_stream: str
     recap: bool
     unreaped_warning: bool
+    timeline_path: t.Optional[str]
 
     NAMES = ('log_path', 'console', 'progress_bar', 'progress_bar_width', 'quiet_without_progress',
-             'console_stream', 'recap', 'unreaped_warning')
+             'console_stream', 'recap', 'unreaped_warning', 'timeline_path')
     DEFAULTS = {
         'log_path': '~/.ansible/async_log.jsonl',
         'console': True,
@@ -204,7 +232,8 @@ class Settings(object):
         'console_stream': 'auto',
         'recap': True,
         'unreaped_warning': True,
-    }
+        'timeline_path': None,
+    }  # type: t.Dict[str, t.Any]
 
     def __init__(self, **kwargs: t.Any) -> None:
         for name in self.NAMES:
@@ -248,6 +277,7 @@ class CallbackModule(CallbackBase):
         'asyncops_async_log_console_stream': 'console_stream',
         'asyncops_async_log_recap': 'recap',
         'asyncops_async_log_unreaped_warning': 'unreaped_warning',
+        'asyncops_async_log_timeline_path': 'timeline_path',
     }
 
     def __init__(self, display: t.Any = None, options: t.Any = None) -> None:
@@ -258,6 +288,8 @@ class CallbackModule(CallbackBase):
         self._writer = None  # type: t.Optional[JsonLinesWriter]
         self._log_failed = False
         self._errors = set()  # type: t.Set[str]
+        # the run's events, as logged, for the timeline (kept only while timeline_path is set)
+        self._events = []  # type: t.List[t.Dict[str, t.Any]]
         # what ansible-core passed (2.19+: templated extra vars)
         self._base_var_options = None  # type: t.Optional[t.Dict[str, t.Any]]
         self._base_direct = None  # type: t.Optional[t.Dict[str, t.Any]]
@@ -317,6 +349,8 @@ class CallbackModule(CallbackBase):
         self._display.display(msg, color=color, stderr=self._stderr())
 
     def _log(self, events: t.List[t.Dict[str, t.Any]]) -> None:
+        if events and self._settings.timeline_path:
+            self._events.extend(events)
         if not events or self._log_failed:
             return
         try:
@@ -397,6 +431,12 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_failed(self, result: t.Any, ignore_errors: bool = False) -> None:
         self._guard('v2_runner_on_failed', self._handle, 'failed', result)
 
+    def v2_runner_on_skipped(self, result: t.Any) -> None:
+        self._guard('v2_runner_on_skipped', self._handle, 'skipped', result)
+
+    def v2_runner_item_on_skipped(self, result: t.Any) -> None:
+        self._guard('v2_runner_item_on_skipped', self._handle, 'item_skipped', result)
+
     def v2_runner_item_on_ok(self, result: t.Any) -> None:
         self._guard('v2_runner_item_on_ok', self._handle, 'item_ok', result)
 
@@ -421,16 +461,34 @@ class CallbackModule(CallbackBase):
     def _finish(self) -> None:
         with self._lock:
             self._log(self._tracker.end_events())
-            jobs = self._tracker.jobs()
-            unreaped = self._tracker.unreaped()
+            now = time.time()
+            jobs = self._tracker.jobs(now)
+            unreaped = self._tracker.unreaped(now)
+            leftovers = self._tracker.leftovers(now)
             builder = RecapBuilder()
             if self._settings.recap and jobs:
                 self._print('\n' + builder.banner('ASYNC JOBS RECAP'))
                 self._print(builder.table(jobs))
-            if self._settings.unreaped_warning and unreaped:
-                self._display.warning('asyncops.jobs.async_log: ' + builder.warning_text(unreaped))
+                if leftovers:
+                    self._print(builder.leftover_notes(leftovers), color=_color('COLOR_WARN'))
+            if self._settings.unreaped_warning and (unreaped or leftovers):
+                if unreaped:
+                    self._display.warning('asyncops.jobs.async_log: ' + builder.warning_text(unreaped))
                 self._print('\n' + builder.banner('ASYNC JOBS CLEANUP'), color=_color('COLOR_WARN'))
-                self._print(builder.cleanup_tasks(unreaped), color=_color('COLOR_WARN'))
+                self._print(builder.cleanup_tasks(list(unreaped) + list(leftovers)), color=_color('COLOR_WARN'))
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+            if self._settings.timeline_path:
+                self._write_timeline(self._settings.timeline_path, jobs, now)
+            self._events = []
+
+    def _write_timeline(self, path: str, jobs: t.List[t.Dict[str, t.Any]], now: float) -> None:
+        path = os.path.expanduser(path)
+        title = self._tracker.playbook or 'ansible-playbook'
+        try:
+            _timeline.write_timeline(path, jobs, list(self._events), title, now)
+        except OSError as exc:
+            self._display.warning('asyncops.jobs.async_log: cannot write the timeline %s: %s' % (path, to_text(exc)))
+            return
+        self._print('asyncops.jobs.async_log: timeline written to %s' % path)

@@ -15,7 +15,8 @@ import typing as t
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.asyncops.jobs.plugins.module_utils import _durations
-from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_log._results import as_number, truncate
+from ansible_collections.asyncops.jobs.plugins.module_utils._record import NOT_STARTED
+from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_log._results import JOB_NOT_FOUND_MSG, as_number, truncate
 
 BYTE_UNITS = ('b', 'byte', 'bytes')
 
@@ -143,6 +144,14 @@ def display_progress(progress: t.Any, elapsed: t.Optional[float] = None,
     return out
 
 
+def host_label(host: t.Optional[str], delegate_to: t.Optional[str]) -> str:
+    """'h1', or 'h1 -> h4' for a task delegated to another host (as ansible-core's default callback shows it)."""
+    label = host or '?'
+    if delegate_to and delegate_to != host:
+        label += ' -> %s' % delegate_to
+    return label
+
+
 def has_progress(progress: t.Any) -> bool:
     if not isinstance(progress, dict):
         return False
@@ -206,7 +215,7 @@ class ConsoleFormatter(object):
             head += ' #%s' % attempt
             if name == 'retry' and retries:
                 head += '/%s' % retries
-        fields = [head, event.get('host') or '?']
+        fields = [head, host_label(event.get('host'), event.get('delegate_to'))]
         if event.get('task'):
             fields.append(event['task'])
         if event.get('jid'):
@@ -214,8 +223,16 @@ class ConsoleFormatter(object):
         state = event.get('state') or ''
         elapsed = event.get('elapsed')
         text = self.progress_text(progress, finished=bool(event.get('finished'))) if progress else None
-        if name == 'started':
+        if state == NOT_STARTED:
+            detail = 'not started (check mode)'
+        elif name == 'started':
             detail = 'started'
+        elif event.get('msg') == JOB_NOT_FOUND_MSG and name in ('status', 'wait', 'retry'):
+            # the record is gone: the lookup says nothing about how the job ended
+            detail = JOB_NOT_FOUND_MSG
+        elif state == 'unknown' and event.get('msg') and name in ('status', 'wait', 'retry'):
+            # a status whose result is hidden (no_log): say why the state is unknown
+            detail = 'unknown: %s' % truncate(event['msg'], 120)
         elif name == 'prune' and not event.get('jid'):
             detail = event.get('msg') or 'pruned'
         elif name in ('async_ok', 'async_failed'):
@@ -224,6 +241,8 @@ class ConsoleFormatter(object):
                 detail += ': %s' % truncate(event['msg'], 120)
         elif name == 'cleanup':
             detail = 'record removed (job %s)' % (state or 'unknown')
+            if event.get('sidecars_left'):
+                detail += '; left: %s' % ', '.join(event['sidecars_left'])
             if event.get('failed') and event.get('msg'):
                 detail = 'cleanup failed: %s' % truncate(event['msg'], 120)
         elif name in ('lost', 'kill'):

@@ -13,7 +13,8 @@ import typing as t
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_log._console import fmt_duration
+from ansible_collections.asyncops.jobs.plugins.module_utils._record import NOT_STARTED
+from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_log._console import fmt_duration, host_label
 
 
 def _yaml_scalar(value: t.Any) -> str:
@@ -43,12 +44,13 @@ class RecapBuilder(object):
             task = job.get('task') or ''
             if len(task) > self.TASK_WIDTH:
                 task = task[:self.TASK_WIDTH - 3] + '...'
+            not_started = job.get('state') == NOT_STARTED
             rows.append([
-                job.get('host') or '?',
+                host_label(job.get('host'), job.get('delegate_to')),
                 task,
-                job.get('jid') or '?',
+                job.get('jid') or ('(no_log)' if job.get('no_log') else '?'),
                 job.get('state') or 'unknown',
-                fmt_duration(job.get('duration')),
+                '-' if not_started else fmt_duration(job.get('duration')),
                 '%d' % (job.get('polls') or 0),
                 self.collected(job),
             ])
@@ -60,12 +62,28 @@ class RecapBuilder(object):
 
     @staticmethod
     def collected(job: t.Mapping[str, t.Any]) -> str:
-        """'cleaned' (record removed), 'status' (final status seen) or 'NO'."""
+        """'cleaned' (record and files removed), 'files left' (the record only), 'status' (final status seen),
+        'no_log' (read by no_log tasks only: hidden), 'NO', or '-' (not started, or not launched in this run)."""
+        if job.get('sidecars_left'):
+            return 'files left'
         if job.get('cleaned'):
             return 'cleaned'
         if job.get('collected'):
             return 'status'
+        if job.get('hidden'):
+            return 'no_log'
+        if job.get('state') == NOT_STARTED:
+            return '-'
         return 'NO' if job.get('launched') else '-'
+
+    @staticmethod
+    def leftover_notes(jobs: t.Sequence[t.Mapping[str, t.Any]]) -> str:
+        """One line per job whose record was removed while its files were left: what is left, what removes it."""
+        lines = []
+        for job in jobs:
+            where = host_label(job.get('host'), job.get('delegate_to'))
+            lines.append('%s on %s: %s' % (job.get('jid'), where, job.get('cleanup_hint')))
+        return '\n'.join(lines)
 
     @staticmethod
     def banner(title: str, width: int = 79) -> str:
@@ -76,7 +94,8 @@ class RecapBuilder(object):
         names = []
         for job in jobs:
             names.append('%s on %s (task "%s", %s)'
-                         % (job['jid'], job['host'], job.get('task') or '?', job.get('state') or 'unknown'))
+                         % (job['jid'], host_label(job['host'], job.get('delegate_to')), job.get('task') or '?',
+                            job.get('state') or 'unknown'))
         count = len(jobs)
         return ('%d async job%s started in this run %s never collected (no final status, no cleanup): %s. '
                 'Clean up with the asyncops.jobs.async_status tasks printed below.'

@@ -22,8 +22,11 @@ import typing as t
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
+from ansible_collections.asyncops.jobs.plugins.module_utils import _status
 
 MSG_MAX = 2000
+# the message of a status of a job whose record is not there (the built-in's words exactly)
+JOB_NOT_FOUND_MSG = _status.NOT_FOUND_MSG
 
 
 # ---------------------------------------------------------------- plain values of a result
@@ -176,12 +179,28 @@ def record_input(result: t.Mapping[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]
     return record
 
 
+def is_censored(result: t.Mapping[str, t.Any]) -> bool:
+    """A result ansible-core censored for ``no_log`` (every supported core marks it with ``censored``)."""
+    return 'censored' in result
+
+
 def job_state(result: t.Mapping[str, t.Any]) -> t.Optional[str]:
-    """The job state a result reports (one of ``_record.STATES``), or None when it reports none."""
+    """The job state a result reports (one of ``_record.STATES`` or ``_record.NOT_STARTED``), or None."""
+    if ours(result).get('state') == _record.NOT_STARTED or _record.is_check_mode_jid(result.get('ansible_job_id')):
+        # a launch in check mode, or the status of its jid: no job, no record
+        return _record.NOT_STARTED
     record = record_input(result)
     if record is None:
         return None
     return _record.record_state(record)
+
+
+def _int(value: t.Any) -> t.Optional[int]:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# the keys of a supervised job's asyncops block that name its sidecars
+SIDECAR_KEYS = ('stdout_file', 'stderr_file', 'progress_file')
 
 
 class JobReport(t.NamedTuple):
@@ -202,6 +221,10 @@ class JobReport(t.NamedTuple):
     results_file: t.Optional[str] = None
     delegated_host: t.Optional[str] = None
     msg: t.Optional[str] = None
+    rc: t.Optional[int] = None  # asyncops.rc, else the job's own top-level rc
+    reason: t.Optional[str] = None  # asyncops.reason: why the job ended
+    supervised: bool = False  # a job of this collection's supervisor (it has sidecars)
+    sidecars: t.Tuple[str, ...] = ()  # the sidecar files the result names (asyncops.stdout_file, ...)
 
     @classmethod
     def read(cls, result: t.Mapping[str, t.Any]) -> 'JobReport':
@@ -224,6 +247,10 @@ class JobReport(t.NamedTuple):
             results_file=result['results_file'] if isinstance(result.get('results_file'), str) else None,
             delegated_host=delegated,
             msg=result_msg(result),
+            rc=_int(block.get('rc')) if _int(block.get('rc')) is not None else _int(result.get('rc')),
+            reason=block['reason'] if isinstance(block.get('reason'), str) else None,
+            supervised=_record.is_supervised(result) or block.get('kind') in (_record.KIND_RUN, _record.KIND_DOWNLOAD),
+            sidecars=tuple(block[key] for key in SIDECAR_KEYS if isinstance(block.get(key), str)),
         )
 
     def as_dict(self) -> t.Dict[str, t.Any]:
@@ -256,6 +283,19 @@ def job_entries(result: t.Mapping[str, t.Any]) -> t.Optional[t.List[t.Dict[str, 
     if 'ansible_job_id' in result or not isinstance(jobs, list):
         return None
     return [entry for entry in jobs if isinstance(entry, dict)]
+
+
+def launch_entries(result: t.Mapping[str, t.Any]) -> t.Optional[t.List[t.Dict[str, t.Any]]]:
+    """The per-job entries of a batch launch (``asyncops.jobs.run`` with ``batch``), or None for any other result.
+
+    A batch launch names its jobs in ``ansible_job_ids`` and in ``jobs`` (one entry per item, each with its
+    ``ansible_job_id``), never in a top-level ``ansible_job_id``.
+    """
+    jids = result.get('ansible_job_ids')
+    jobs = result.get('jobs')
+    if 'ansible_job_id' in result or not isinstance(jids, list) or not isinstance(jobs, list):
+        return None
+    return [entry for entry in jobs if isinstance(entry, dict) and entry.get('ansible_job_id')]
 
 
 def is_kill_result(result: t.Mapping[str, t.Any]) -> bool:

@@ -11,7 +11,7 @@ import typing as t
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_log._results import as_number, literal, plain_copy
+from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_log._results import as_bool, as_number, is_template, literal, plain_copy
 
 STATUS_ACTIONS = frozenset((
     'async_status',
@@ -25,14 +25,14 @@ STATUS_ARGS = ('jid', 'jids', 'mode', 'cleanup', 'timeout', 'wait_for')
 
 
 class TaskInfo(object):
-    """A task's name, uuid, action, status arguments, async settings, delegation and become."""
+    """A task's name, uuid, action, status arguments, async settings, delegation, become and no_log."""
 
-    __slots__ = ('name', 'uuid', 'action', 'args', 'async_val', 'poll', 'delegate_to', 'become', 'become_user')
+    __slots__ = ('name', 'uuid', 'action', 'args', 'async_val', 'poll', 'delegate_to', 'become', 'become_user', 'no_log')
 
     def __init__(self, name: t.Optional[str] = None, uuid: t.Optional[str] = None, action: t.Optional[str] = None,
                  args: t.Optional[t.Mapping[str, t.Any]] = None, async_val: int = 0, poll: t.Optional[int] = None,
                  delegate_to: t.Optional[str] = None, become: t.Optional[bool] = None,
-                 become_user: t.Optional[str] = None) -> None:
+                 become_user: t.Optional[str] = None, no_log: bool = False) -> None:
         self.name = name
         self.uuid = uuid
         self.action = action
@@ -42,6 +42,7 @@ class TaskInfo(object):
         self.delegate_to = delegate_to
         self.become = become
         self.become_user = become_user
+        self.no_log = no_log
 
     @classmethod
     def from_task(cls, task: t.Any) -> 'TaskInfo':
@@ -70,6 +71,7 @@ class TaskInfo(object):
         async_val = attr('async_val', 0)
         poll = attr('poll')
         become = attr('become')
+        no_log = attr('no_log')
         return cls(
             name=to_text(name) if name is not None else None,
             uuid=attr('_uuid'),
@@ -80,6 +82,8 @@ class TaskInfo(object):
             delegate_to=literal(attr('delegate_to')),
             become=become if isinstance(become, bool) else None,
             become_user=literal(attr('become_user')),
+            # an untemplated no_log counts as set: hiding too much is the safe side
+            no_log=True if is_template(no_log) else as_bool(no_log),
         )
 
     @property

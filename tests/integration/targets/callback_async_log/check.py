@@ -456,6 +456,179 @@ def scenario_asyncops(log, console):
            'no console line for the lost job')
 
 
+def recap_rows(console):
+    """The rows of the ASYNC JOBS RECAP table (split on two or more spaces: a host may read 'h1 -> h4')."""
+    marker = console.find('ASYNC JOBS RECAP')
+    ensure(marker >= 0, 'no recap')
+    lines = console[marker:].splitlines()[2:]
+    rows = []
+    for line in lines:
+        if not line.startswith('localhost'):
+            break
+        rows.append(re.split(r'\s{2,}', line.strip()))
+    return rows
+
+
+def recap_row_of(console, jid):
+    rows = [row for row in recap_rows(console) if row[2] == jid]
+    ensure(len(rows) == 1, 'expected one recap row for %s' % jid, recap_rows(console))
+    return dict(zip(('host', 'task', 'jid', 'state', 'duration', 'polls', 'collected'), rows[0]))
+
+
+def seconds(text):
+    m = re.match(r'^([\d.]+)s$', text)
+    ensure(m, 'not a duration in seconds', text)
+    return float(m.group(1))
+
+
+def scenario_no_log(log, console, secret):
+    """Tasks with no_log: every job accounted for, nothing they hide written anywhere."""
+    with open(log) as f:
+        raw = f.read()
+    text = read_console(console)
+    ensure(secret not in raw, 'the secret is in the log')
+    ensure(secret not in text, 'the secret is on the console')
+    events = last_run(read_log(log), 'no_log.yml')
+    check_common(events)
+    for task in ('Sleep with polling and no_log', 'Report secret progress with no_log'):
+        jid = one_jid(events, task)
+        polls = of_task(events, task, 'poll')
+        ends = of_task(events, task, 'async_ok')
+        ensure(polls, 'no poll of %s' % task)
+        ensure(all(p['progress'] is None and p['msg'] is None for p in polls), 'a poll of %s carries what no_log hides'
+               % task, polls)
+        # ansible-core censored the end (jid=None): it still ends the job the polls named
+        ensure(len(ends) == 1 and ends[0]['jid'] == jid and ends[0]['state'] == 'succeeded' and ends[0]['finished'],
+               'the censored end of %s' % task, ends)
+        row = recap_row_of(text, jid)
+        ensure(row['state'] == 'succeeded' and row['collected'] == 'cleaned', 'recap row of %s' % task, row)
+    for task in ('Start a run job with no_log', 'Wait for it in a no_log loop', 'Remove its files quietly'):
+        ensure(not of_task(events, task), 'events of %s, whose job id ansible-core hid' % task, of_task(events, task))
+    plain = of_task(events, 'Start a job in plain sight', 'started')
+    ensure(len(plain) == 1, 'started event of the plain job', plain)
+    jid = plain[0]['jid']
+    waits = of_task(events, 'Collect it with no_log')
+    ensure([(e['event'], e['jid'], e['msg']) for e in waits] == [('wait', jid, 'the result is hidden by no_log')],
+           'the no_log wait of the plain job', waits)
+    ensure(recap_row_of(text, jid)['collected'] == 'no_log', 'recap row of the plain job')
+    ensure(len(recap_rows(text)) == 3, 'recap rows', recap_rows(text))
+    ensure(UNREAPED_WARNING not in flat(text) and 'ASYNC JOBS CLEANUP' not in text, 'unexpected unreaped warning')
+    ensure(not [e for e in events if e['event'] == 'unreaped'], 'unreaped events')
+
+
+def task_named(names, short):
+    found = [name for name in names if name == short or name.endswith(' : ' + short)]
+    ensure(len(found) == 1, 'no single task named %r' % short, sorted(names))
+    return found[0]
+
+
+def scenario_batch(log, console):
+    """Batch launches: a started event, a console line and a recap row per job, under the launching task."""
+    events = last_run(read_log(log), 'batch.yml')
+    text = read_console(console)
+    check_common(events)
+    launches = {
+        'Start a batch of two': ('Wait for the batch', [1.0, 2.0]),
+        'Start the commands in one batch': ('Wait for all commands to end', [1.0, 2.0]),
+        'Start a batch and forget it': (None, [None, None]),
+    }
+    names = set(e['task'] for e in events if e.get('task'))
+    for short, (short_wait, minimum) in launches.items():
+        # the parallel role's tasks are named "asyncops.jobs.parallel : <name>"
+        task = task_named(names, short)
+        wait_task = task_named(names, short_wait) if short_wait else None
+        started = of_task(events, task, 'started')
+        ensure(len(started) == 2, 'two started events of %s' % task, started)
+        for ev, least in zip(started, minimum):
+            jid = ev['jid']
+            ensure(ev['state'] == 'running', 'started state', ev)
+            ensure(re.search(r'^async start \| localhost \| %s \| %s \| started' % (re.escape(task), re.escape(jid)),
+                             text, re.M), 'no start line for %s' % jid)
+            row = recap_row_of(text, jid)
+            ensure(row['task'] == (task if len(task) <= 40 else task[:37] + '...'), 'recap row not under its launch task',
+                   row)
+            if wait_task is None:
+                ensure(row['collected'] == 'NO', 'a forgotten batch job collected', row)
+                continue
+            waits = [e for e in of_task(events, wait_task) if e['jid'] == jid]
+            ensure(waits and waits[-1]['state'] == 'succeeded', 'the wait of %s' % jid, waits)
+            ensure(row['state'] == 'succeeded' and row['collected'] == 'cleaned', 'recap row', row)
+            ensure(seconds(row['duration']) >= least - SLACK, 'duration shorter than the command', row)
+    forgotten = [e['jid'] for e in of_task(events, 'Start a batch and forget it', 'started')]
+    unreaped = [e['jid'] for e in events if e['event'] == 'unreaped']
+    ensure(unreaped == forgotten, 'unreaped events', unreaped, forgotten)
+    ensure('2 async jobs started in this run were never collected' in flat(text), 'no unreaped warning')
+    tasks = yaml.safe_load(_cleanup_snippet(text))
+    ensure(sorted(t['asyncops.jobs.async_status']['jid'] for t in tasks) == sorted(forgotten), 'cleanup tasks', tasks)
+
+
+def scenario_untruths(log, console, async_dir, playbook_out):
+    """A lookup after a cleanup, the files the built-in cleanup leaves, a delegated job."""
+    events = last_run(read_log(log), 'untruths.yml')
+    text = read_console(console)
+    check_common(events)
+    jid = one_jid(events, 'Start a run job')
+    lookup = of_task(events, 'Look the job up again')
+    ensure(len(lookup) == 1 and lookup[0]['msg'] == 'could not find job', 'lookup event', lookup)
+    line = re.search(r'^async status #\d+ \| localhost \| Look the job up again \| %s \| (.*)$' % re.escape(jid),
+                     text, re.M)
+    ensure(line and line.group(1).startswith('could not find job'), 'lookup line', line and line.group(0))
+    waited = of_task(events, 'Wait for the run job', 'wait')[0]
+    row = recap_row_of(text, jid)
+    # the duration is the job's, not stretched to the lookup
+    ensure(abs(seconds(row['duration']) - waited['elapsed']) <= 0.051, 'recap duration', row, waited)
+    ensure(row['state'] == 'succeeded' and row['collected'] == 'files left', 'recap row', row)
+    names = ['%s.%s' % (jid, kind) for kind in ('out', 'err', 'progress')]
+    for name in names:
+        ensure(os.path.exists(os.path.join(async_dir, name)), '%s missing: not left by the built-in cleanup' % name)
+        ensure(name in text.split('ASYNC JOBS RECAP')[1], 'the recap does not name %s' % name)
+    ensure('remove them with asyncops.jobs.async_status with jid: %s and mode: cleanup' % jid in flat(text),
+           'the recap does not name the task that removes them')
+    tasks = yaml.safe_load(_cleanup_snippet(text))
+    mine = [t for t in tasks if t['asyncops.jobs.async_status']['jid'] == jid]
+    ensure(len(mine) == 1 and mine[0]['asyncops.jobs.async_status']['mode'] == 'cleanup', 'cleanup task', tasks)
+    with open(playbook_out, 'w') as f:
+        yaml.safe_dump([{'name': 'Remove what the built-in left', 'hosts': 'localhost', 'gather_facts': False,
+                         'tasks': mine}], f, default_flow_style=False)
+    djid = one_jid(events, 'Start a job on a delegate')
+    ensure(re.search(r'^async start \| localhost -> asyncops-delegate \| Start a job on a delegate \| %s \|'
+                     % re.escape(djid), text, re.M), 'no delegated start line')
+    ensure(re.search(r'^async wait #\d+ \| localhost -> asyncops-delegate \| Wait for the delegated job \| %s \| '
+                     'succeeded' % re.escape(djid), text, re.M), 'no delegated wait line')
+    drow = recap_row_of(text, djid)
+    ensure(drow['host'] == 'localhost -> asyncops-delegate' and drow['collected'] == 'cleaned', 'delegated row', drow)
+    ensure(UNREAPED_WARNING not in flat(text), 'unexpected unreaped warning')
+    print(jid)
+
+
+def scenario_files_gone(async_dir, jid):
+    left = [name for name in os.listdir(async_dir) if name.startswith(jid)]
+    ensure(not left, 'the printed cleanup task left files behind', left)
+
+
+def scenario_check_mode(log, console):
+    """--check: a not_started start per job, status results that are no failure, no warning."""
+    events = last_run(read_log(log), 'check_mode.yml')
+    text = read_console(console)
+    check_common(events)
+    for task, wait_task, count in (('Start a run job in check mode', 'Wait for it in check mode', 1),
+                                   ('Start a batch in check mode', 'Wait for the batch in check mode', 2)):
+        started = of_task(events, task, 'started')
+        ensure(len(started) == count, 'started events of %s' % task, started)
+        for ev in started:
+            ensure(re.match(r'^j0\.\d+$', ev['jid']), 'not a check-mode jid', ev)
+            ensure(ev['state'] == 'not_started' and not ev['failed'], 'started event', ev)
+            ensure(re.search(r'^async start \| localhost \| %s \| %s \| not started \(check mode\)'
+                             % (re.escape(task), re.escape(ev['jid'])), text, re.M), 'start line of %s' % ev['jid'])
+            waits = [e for e in of_task(events, wait_task) if e['jid'] == ev['jid']]
+            ensure(len(waits) == 1 and waits[0]['state'] == 'not_started' and not waits[0]['failed'], 'wait', waits)
+            row = recap_row_of(text, ev['jid'])
+            ensure(row['state'] == 'not_started' and row['collected'] == '-', 'recap row', row)
+    ensure(not re.search(r'^async .*\| running', text, re.M), 'a check-mode job shown running')
+    ensure(UNREAPED_WARNING not in flat(text) and 'ASYNC JOBS CLEANUP' not in text, 'unexpected unreaped warning')
+    ensure(not [e for e in events if e['event'] == 'unreaped'], 'unreaped events')
+
+
 def main(argv):
     scenarios = {name[len('scenario_'):]: func for name, func in globals().items() if name.startswith('scenario_')}
     if len(argv) < 2 or argv[1] not in scenarios:

@@ -30,8 +30,10 @@ for name in $(env | sed -n 's/^\(ASYNCOPS_ASYNC_LOG_[A-Z_]*\)=.*/\1/p'); do
     unset "${name}"
 done
 
+# asyncops-delegate: a second name for this machine, for tasks delegated to another host
 cat > "${WORK}/inventory" <<EOF
 localhost ansible_connection=local ansible_python_interpreter="{{ ansible_playbook_python }}" ansible_async_dir=${ASYNC_DIR}
+asyncops-delegate ansible_connection=local ansible_python_interpreter="{{ ansible_playbook_python }}" ansible_async_dir=${ASYNC_DIR}
 EOF
 
 # write_cfg FILE LOG_PATH [extra lines for the [callback_async_log] section...]
@@ -207,6 +209,34 @@ if [ "${HAVE_ASYNCOPS_STATUS}" = yes ]; then
     # a job whose own result has a "state": the job state logged is the job's, through both status modules
     play own-state own_state.yml -e "dir_path=${WORK}/own-state-dir"
     check own_state "${INI_LOG}" "${WORK}/own-state.out"
+
+    # tasks with no_log: censored ends still end their jobs, nothing they hide is logged or printed
+    SECRET="s3cr3t-$$-$RANDOM"
+    REL="$(new_release no-log-polled)"
+    release_when "${INI_LOG}" "${REL}" poll 'Sleep with polling and no_log' 1
+    REL2="$(new_release no-log-steps)"
+    release_when "${INI_LOG}" "${REL2}" poll 'Report secret progress with no_log' 2
+    play no-log no_log.yml -e "secret=${SECRET}" -e "release_polled=${REL}" -e "release_steps=${REL2}"
+    check no_log "${INI_LOG}" "${WORK}/no-log.out" "${SECRET}"
+
+    # batch launches (asyncops.jobs.run with batch, the parallel role): every job of the batch is a job of its launch
+    play batch batch.yml
+    check batch "${INI_LOG}" "${WORK}/batch.out"
+
+    # a lookup after a cleanup, the files ansible.builtin.async_status mode=cleanup leaves, delegation; the task the
+    # recap prints for the files left is run and removes them
+    play untruths untruths.yml
+    LEFT_JID="$(check untruths "${INI_LOG}" "${WORK}/untruths.out" "${ASYNC_DIR}" "${WORK}/remove-left.yml")"
+    cat "${WORK}/remove-left.yml"
+    ansible-playbook -i "${WORK}/inventory" "${WORK}/remove-left.yml" > "${WORK}/remove-left.out" 2>&1 || {
+        cat "${WORK}/remove-left.out"
+        exit 1
+    }
+    check files_gone "${ASYNC_DIR}" "${LEFT_JID}"
+
+    # check mode: launches that start nothing (asyncops.jobs.run returns a check-mode jid)
+    play check-mode check_mode.yml --check
+    check check_mode "${INI_LOG}" "${WORK}/check-mode.out"
 else
     echo "SKIP: asyncops.jobs.async_status not present yet"
 fi

@@ -301,3 +301,72 @@ def test_console_shows_progress_of_a_core_poll_result(tmp_path):
     assert lines[2].startswith('async done | web1 | Build the index | j9.1 | succeeded after ')
     log = read_log(tmp_path / 'log' / 'async.jsonl')
     assert [e['progress'] for e in log] == [prog, None, None]
+
+
+# ---------------------------------------------------------------------------
+# the timeline page (the renderer is _timeline's; here only its wiring, with a stand-in)
+# ---------------------------------------------------------------------------
+
+class FakeTimeline(object):
+    def __init__(self, error=None):
+        self.calls = []
+        self.error = error
+
+    def write_timeline(self, path, jobs, events, title, generated_at):
+        self.calls.append((path, jobs, events, title, generated_at))
+        if self.error is not None:
+            raise self.error
+
+
+def test_timeline_written_after_the_recap_with_the_logged_events(tmp_path, monkeypatch):
+    fake = FakeTimeline()
+    monkeypatch.setattr(async_log._timeline, 'write_timeline', fake.write_timeline)
+    page = tmp_path / 'pages' / 'run.html'
+    cb, display = make_callback(tmp_path, console_stream='stdout', timeline_path=str(page))
+    _run_playbook_events(cb)
+    assert len(fake.calls) == 1
+    path, jobs, events, title, generated_at = fake.calls[0]
+    assert path == str(page) and title == 'site.yml' and isinstance(generated_at, float)
+    # the events exactly as logged, in order, and the tracker's job summaries
+    assert events == read_log(tmp_path / 'log' / 'async.jsonl')
+    assert [j['jid'] for j in jobs] == ['j1.1', 'j2.2', 'j3.3']
+    assert all(key in jobs[0] for key in ('start', 'end', 'rc', 'reason', 'msg', 'cleanup_hint'))
+    lines = [m for m, dummy in display.lines]
+    written = [i for i, m in enumerate(lines) if m == 'asyncops.jobs.async_log: timeline written to %s' % page]
+    recap = [i for i, m in enumerate(lines) if 'ASYNC JOBS RECAP' in m]
+    assert len(written) == 1 and recap and written[0] > recap[0]
+
+
+def test_timeline_option_from_environment_and_variables(tmp_path, monkeypatch):
+    monkeypatch.setenv('ASYNCOPS_ASYNC_LOG_TIMELINE_PATH', str(tmp_path / 'env.html'))
+    cb = async_log.CallbackModule(display=FakeDisplay())
+    cb._load_name = PLUGIN
+    cb.set_options()
+    assert cb._settings.timeline_path == str(tmp_path / 'env.html')
+    cb.set_options(var_options={'asyncops_async_log_timeline_path': str(tmp_path / 'var.html')})
+    assert cb._settings.timeline_path == str(tmp_path / 'var.html')
+
+
+def test_no_timeline_and_no_events_kept_without_the_option(tmp_path, monkeypatch):
+    fake = FakeTimeline()
+    monkeypatch.setattr(async_log._timeline, 'write_timeline', fake.write_timeline)
+    cb, display = make_callback(tmp_path)
+    assert cb._settings.timeline_path is None
+    kept = []
+    monkeypatch.setattr(cb, '_events', kept)
+    _run_playbook_events(cb)
+    assert fake.calls == [] and kept == []
+    assert 'timeline written' not in display.text
+
+
+def test_timeline_write_error_is_one_warning(tmp_path, monkeypatch):
+    fake = FakeTimeline(error=PermissionError(13, 'Permission denied'))
+    monkeypatch.setattr(async_log._timeline, 'write_timeline', fake.write_timeline)
+    cb, display = make_callback(tmp_path, timeline_path=str(tmp_path / 'x.html'))
+    _run_playbook_events(cb)
+    timeline_warnings = [w for w in display.warnings if 'timeline' in w]
+    assert len(timeline_warnings) == 1 and 'cannot write the timeline' in timeline_warnings[0]
+    assert 'Permission denied' in timeline_warnings[0] and 'error in' not in timeline_warnings[0]
+    assert 'timeline written' not in display.text
+    # the log was closed and complete all the same
+    assert read_log(tmp_path / 'log' / 'async.jsonl')[-1]['event'] == 'unreaped'

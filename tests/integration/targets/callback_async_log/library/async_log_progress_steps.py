@@ -27,6 +27,11 @@ options:
     description: Seconds per step.
     type: float
     default: 1.0
+  message:
+    description:
+      - A text put before each step's progress message (a test puts a secret there to show it is not logged).
+    type: str
+    default: ''
   release_file:
     description:
       - Before the last step, wait until this file exists (at most 300 seconds), so that a test can
@@ -49,6 +54,7 @@ def main():
             steps=dict(type='int', default=5),
             delay=dict(type='float', default=1.0),
             release_file=dict(type='path'),
+            message=dict(type='str', default=''),
         ),
     )
     steps = max(1, module.params['steps'])
@@ -56,7 +62,7 @@ def main():
     release = module.params['release_file']
     progress = ProgressReporter(total=steps, unit='steps')
     for done in range(steps):
-        progress.update(current=done, message='step %d of %d' % (done, steps), force=True)
+        progress.update(current=done, message='%sstep %d of %d' % (module.params['message'], done, steps), force=True)
         time.sleep(delay)
     deadline = time.time() + 300
     while release and not os.path.exists(release) and time.time() < deadline:

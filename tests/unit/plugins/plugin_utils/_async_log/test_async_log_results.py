@@ -197,4 +197,5 @@ def test_listing_entry_read_as_a_single_job_result():
     got = _results.JobReport.read(_results.listing_record(entry)).as_dict()
     assert got == {'jid': 'j1.1', 'state': 'timeout', 'finished': True, 'failed': True, 'started_at': 10.0,
                    'ended_at': 16.0, 'elapsed': 6.0, 'progress': {'percent': 50.0}, 'results_file': '/r/j1.1',
-                   'delegated_host': None, 'msg': 'time limit of 5s reached'}
+                   'delegated_host': None, 'msg': 'time limit of 5s reached', 'rc': None, 'reason': None,
+                   'supervised': False, 'sidecars': ()}
