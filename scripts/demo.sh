@@ -5,7 +5,8 @@
 #
 # Builds and installs the collection tarball with ansible-galaxy into a temp
 # collections path, serves a generated file over loopback, and runs
-# examples/demo.yml against localhost with the async_log callback enabled.
+# examples/demo.yml against localhost with the async_log callback enabled; it
+# leaves the JSON-lines log and the timeline page in the temp dir it names.
 # The first run also creates .venv (the same one scripts/test.sh uses).
 set -euo pipefail
 
@@ -46,6 +47,7 @@ read -r port <"$work/port"
 rm -f "$work/port"
 
 log=$work/async_log.jsonl
+timeline=$work/timeline.html
 cat >"$work/ansible.cfg" <<CFG
 [defaults]
 collections_path = $work/collections
@@ -55,6 +57,7 @@ retry_files_enabled = false
 
 [callback_async_log]
 log_path = $log
+timeline_path = $timeline
 CFG
 
 asyncops_log "running examples/demo.yml"
@@ -63,3 +66,4 @@ ANSIBLE_CONFIG=$work/ansible.cfg ansible-playbook -i localhost, "$ROOT/examples/
 
 printf '\nThe JSON-lines log of every async event: %s\n' "$log"
 printf 'Look at it with: python3 -m json.tool --json-lines %s | less\n' "$log"
+printf 'The timeline of every job (one self-contained page; open it in a browser): %s\n' "$timeline"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command of asyncops.jobs.
 #
-#   ./scripts/test.sh [STAGE...]     STAGE: sanity lint types units integration build molecule
-#                                    compat (default: all, in that order)
+#   ./scripts/test.sh [STAGE...]     STAGE: sanity lint types units integration browser runner
+#                                    build molecule compat (default: all, in that order)
 #
 # Sets up everything it needs (Debian packages, .venv, a staged copy of the
 # collection), runs each stage, keeps going after a failure, and ends with a
@@ -23,7 +23,7 @@ SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}
 source "$(dirname "$SELF")/lib/env.sh"
 ROOT=$ASYNCOPS_ROOT
 
-ALL_STAGES=(sanity lint types units integration build molecule compat)
+ALL_STAGES=(sanity lint types units integration browser runner build molecule compat)
 APT_PACKAGES=(openssh-server sudo shellcheck cron acl python3)
 # pip warnings caused by this machine's pip.conf, not by the tests
 NOISE="^WARNING: Location 'file:///opt/pypi"
@@ -141,6 +141,19 @@ step_integration() {
     ansible-test integration --venv --python "$python" --allow-destructive --continue-on-error
 }
 
+# the async_log timeline pages of real runs, in headless chromium (tests/browser)
+step_browser() {
+    asyncops_apt_ensure chromium chromium-driver fonts-dejavu-core
+    cd "$MAIN_COLL"
+    ANSIBLE_COLLECTIONS_PATH=$ASYNCOPS_TEST_DIR/main ASYNCOPS_ARTIFACTS=$LOG_DIR/browser tests/browser/run.sh
+}
+
+# playbooks run through ansible-runner, as AWX runs them (tests/runner)
+step_runner() {
+    cd "$MAIN_COLL"
+    ANSIBLE_COLLECTIONS_PATH=$ASYNCOPS_TEST_DIR/main ASYNCOPS_ARTIFACTS=$LOG_DIR/runner tests/runner/run.sh
+}
+
 step_build() {
     local dist=$RUN_TMP/dist collections=$RUN_TMP/collections smoke=$RUN_TMP/build-smoke tarball
     rm -rf "$dist" "$collections" "$smoke"
@@ -149,6 +162,10 @@ step_build() {
     tarball=$(echo "$dist"/asyncops-jobs-*.tar.gz)
     if tar -tzf "$tarball" | grep -E '^(\.venv|\.cache|\.mypy_cache|\.git/|tests/output/)'; then
         echo "the tarball holds files of the work tree (see above): fix build_ignore in galaxy.yml" >&2
+        return 1
+    fi
+    if ! tar -tzf "$tarball" | grep -qx 'LICENSES/GPL-3.0-or-later.txt'; then
+        echo "the tarball lacks LICENSES/GPL-3.0-or-later.txt, the licence galaxy.yml names" >&2
         return 1
     fi
     ANSIBLE_COLLECTIONS_PATH=$collections ansible-galaxy collection install "$tarball" -p "$collections"
@@ -300,6 +317,10 @@ stage_integration() {
     run_step "integration/${ASYNCOPS_INTEGRATION_PYTHON:-3.13}" 30m step_integration "${ASYNCOPS_INTEGRATION_PYTHON:-3.13}"
 }
 
+stage_browser() { run_step browser 15m step_browser; }
+
+stage_runner() { run_step runner 10m step_runner; }
+
 stage_build() { run_step build 10m step_build; }
 
 stage_molecule() {
@@ -373,7 +394,8 @@ main() {
     RUN_TMP=$(mktemp -d "$ASYNCOPS_TEST_DIR/run.XXXXXX")
     export RUN_TMP
     trap cleanup EXIT
-    rm -f "$LOG_DIR"/*.log
+    rm -rf "$LOG_DIR"
+    mkdir -p "$LOG_DIR"
 
     # pythonX.Y of every installed version first (ansible-test looks them up
     # on PATH; pyenv's shims only run the global one), then the tools
