@@ -5,8 +5,7 @@
 
 """The batch runner: many supervised jobs from one launch, at most ``concurrency`` running at once.
 
-Also what a launch returns in check mode, one job's (``check_mode_launch``, shared by run and download)
-or a batch's (``check_mode_batch``): it starts nothing and writes nothing.
+Also what a batch launch returns in check mode (``check_mode_batch``): it starts nothing and writes nothing.
 
 Private to the collection. Runs on the target (Python 3.8+) and imports only the
 standard library and the collection's module_utils.
@@ -218,20 +217,7 @@ def launch_batch(specs: t.Sequence[_supervisor.JobSpec], async_dir: str, concurr
     return result
 
 
-# ---------------------------------------------------------------- check mode: what a launch would start
-
-def check_mode_launch(spec: _supervisor.JobSpec, msg: str) -> _record.Record:
-    """The result of a launch in check mode: a check-mode jid naming no record, nothing started, nothing written.
-
-    A status of that jid (asyncops.jobs.async_status) is _record.not_started_result(), so the
-    start-then-wait pair passes --check.
-    """
-    job = spec.job_block()
-    block = dict((key, job.get(key)) for key in ('kind', 'name', 'cmd', 'time_limit', 'kill_grace'))
-    block.update(state=_record.NOT_STARTED, check_mode=True)
-    return {'changed': True, 'started': False, 'finished': False, 'ansible_job_id': _record.check_mode_jid(),
-            'msg': msg, _record.BLOCK_KEY: block}
-
+# ---------------------------------------------------------------- check mode: what a batch launch would start
 
 def check_mode_batch(specs: t.Sequence[_supervisor.JobSpec], concurrency: int, wait: bool = False) -> _record.Record:
     """launch_batch's result in check mode: each job with a check-mode jid (none with wait: nothing to collect)."""

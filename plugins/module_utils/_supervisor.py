@@ -232,6 +232,19 @@ def skip_message(creates: t.Optional[str], removes: t.Optional[str], chdir: t.Op
     return None
 
 
+def check_mode_launch(spec: JobSpec, msg: str) -> _record.Record:
+    """The result of a launch in check mode: a check-mode jid naming no record, nothing started, nothing written.
+
+    A status of that jid (asyncops.jobs.async_status) is _record.not_started_result(), so the
+    start-then-wait pair passes --check.
+    """
+    job = spec.job_block()
+    block = dict((key, job.get(key)) for key in ('kind', 'name', 'cmd', 'time_limit', 'kill_grace'))
+    block.update(state=_record.NOT_STARTED, check_mode=True)
+    return {'changed': True, 'started': False, 'finished': False, 'ansible_job_id': _record.check_mode_jid(),
+            'msg': msg, _record.BLOCK_KEY: block}
+
+
 def skipped_job_record(spec: JobSpec, jid: str, skip: t.Tuple[str, str],
                        block: t.Optional[t.Mapping[str, t.Any]] = None,
                        now: t.Optional[float] = None) -> _record.Record:

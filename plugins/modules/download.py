@@ -421,7 +421,6 @@ from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.module_utils.urls import fetch_url, url_argument_spec
 
 from ansible_collections.asyncops.jobs.plugins.module_utils import _async_dir
-from ansible_collections.asyncops.jobs.plugins.module_utils import _batch
 from ansible_collections.asyncops.jobs.plugins.module_utils import _durations
 from ansible_collections.asyncops.jobs.plugins.module_utils import _progress
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
@@ -1333,7 +1332,7 @@ def main() -> None:
             time_limit=params['time_limit'], kill_grace=params['kill_grace'], base_result=where)
         if module.check_mode:
             # a check-mode jid, which asyncops.jobs.async_status answers as not started: nothing starts or is written
-            result = _batch.check_mode_launch(spec, 'would start a download job: %s' % spec.display)
+            result = _supervisor.check_mode_launch(spec, 'would start a download job: %s' % spec.display)
             result[_record.BLOCK_KEY].update(where)
             module.exit_json(**result)
         try:

@@ -634,9 +634,9 @@ def check_mode_result(spec: _supervisor.JobSpec, skip: t.Optional[t.Tuple[str, s
     """
     if skip is None:
         verb = 'would run' if wait else 'would start'
-        result = _batch.check_mode_launch(spec, '%s the job: %s' % (verb, spec.display))
+        result = _supervisor.check_mode_launch(spec, '%s the job: %s' % (verb, spec.display))
     else:
-        result = _batch.check_mode_launch(spec, skip[0])
+        result = _supervisor.check_mode_launch(spec, skip[0])
         result.update(changed=False, finished=True, stdout=skip[1], rc=0)
         result[_record.BLOCK_KEY].update(reason=_record.REASON_SKIPPED, skipped=True)
     result['cmd'] = spec.cmd

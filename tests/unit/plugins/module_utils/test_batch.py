@@ -67,17 +67,6 @@ def test_batch_runner_sigterm_stops_every_job(async_dir):
 
 # ---------------------------------------------------------------- check mode
 
-def test_check_mode_launch_names_no_record(async_dir):
-    spec = S.JobSpec(argv=['true'], cmd=['true'], name='t', time_limit=5.0, kill_grace=1.0)
-    result = _batch.check_mode_launch(spec, 'would start it')
-    assert (result['changed'], result['started'], result['finished'], result['msg']) == (True, False, False,
-                                                                                         'would start it')
-    assert _record.is_check_mode_jid(result['ansible_job_id'])
-    assert result['asyncops'] == {'state': 'not_started', 'check_mode': True, 'kind': 'run', 'name': 't',
-                                  'cmd': 'true', 'time_limit': 5.0, 'kill_grace': 1.0}
-    assert not os.path.exists(async_dir)
-
-
 def test_check_mode_batch_gives_each_job_its_own_jid(monkeypatch):
     given = iter(['j0.1', 'j0.1', 'j0.2', 'j0.3'])
     monkeypatch.setattr(_record, 'check_mode_jid', lambda: next(given))

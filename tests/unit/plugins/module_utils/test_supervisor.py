@@ -687,3 +687,16 @@ def test_a_host_without_procfs_is_told_in_the_record(async_dir, fifo, monkeypatc
 def test_with_procfs_the_record_has_no_such_warning(async_dir):
     launched = S.launch(S.JobSpec(argv=['true']), async_dir)
     assert 'warnings' not in finished_record(async_dir, launched)['asyncops']
+
+
+# ---------------------------------------------------------------- check mode
+
+def test_check_mode_launch_names_no_record(async_dir):
+    spec = S.JobSpec(argv=['true'], cmd=['true'], name='t', time_limit=5.0, kill_grace=1.0)
+    result = S.check_mode_launch(spec, 'would start it')
+    assert (result['changed'], result['started'], result['finished'], result['msg']) == (True, False, False,
+                                                                                         'would start it')
+    assert _record.is_check_mode_jid(result['ansible_job_id'])
+    assert result['asyncops'] == {'state': 'not_started', 'check_mode': True, 'kind': 'run', 'name': 't',
+                                  'cmd': 'true', 'time_limit': 5.0, 'kill_grace': 1.0}
+    assert not os.path.exists(async_dir)
