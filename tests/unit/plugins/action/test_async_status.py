@@ -13,7 +13,7 @@ import pytest
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.asyncops.jobs.plugins.action import async_status as action_mod
+from ansible_collections.asyncops.jobs.plugins.action import _async_status as action_mod
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _status
 from ansible_collections.asyncops.jobs.tests.unit.helpers import write_job

@@ -13,8 +13,8 @@ import pytest
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.asyncops.jobs.plugins.action import download as download_action
-from ansible_collections.asyncops.jobs.plugins.action import run as run_action
+from ansible_collections.asyncops.jobs.plugins.action import _download as download_action
+from ansible_collections.asyncops.jobs.plugins.action import _run as run_action
 from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import with_async_dir
 
 
