@@ -257,14 +257,15 @@ def _wait_until_gone(plans: t.Sequence[_KillPlan], seconds: float) -> None:
         time.sleep(POLL_INTERVAL)
 
 
-def kill_jobs(located: t.Sequence[t.Tuple[str, str]], grace: float, check_mode: bool = False) -> t.List[KillOutcome]:
+def kill_jobs(located: t.Sequence[t.Tuple[str, str]], kill_grace: float,
+              check_mode: bool = False) -> t.List[KillOutcome]:
     """Kill jobs together: SIGUSR1 to supervisors, SIGTERM to every group, one grace, SIGKILL to what is left.
 
     Returns one outcome per (async_dir, jid) of located, in that order.
     """
     outcomes = {}  # type: t.Dict[str, KillOutcome]
     plans = []  # type: t.List[_KillPlan]
-    untouched = {'signal': None, 'grace': grace, 'supervisor_notified': False, 'recorded_by': None}
+    untouched = {'signal': None, 'grace': kill_grace, 'supervisor_notified': False, 'recorded_by': None}
     for d, jid in located:
         record = _liveness.read_live_record(d, jid)
         if _record.is_finished(record):
@@ -280,7 +281,7 @@ def kill_jobs(located: t.Sequence[t.Tuple[str, str]], grace: float, check_mode: 
             plan.prepare()
         for plan in plans:
             plan.term()
-        _wait_until_gone(plans, grace)
+        _wait_until_gone(plans, kill_grace)
         for plan in plans:
             plan.kill()
         _wait_until_gone(plans, SIGKILL_WAIT)
@@ -291,18 +292,18 @@ def kill_jobs(located: t.Sequence[t.Tuple[str, str]], grace: float, check_mode: 
             if pending:
                 time.sleep(POLL_INTERVAL)
         for plan in plans:
-            plan.finalize(grace, time.time())
+            plan.finalize(kill_grace, time.time())
     except BaseException:
         for plan in plans:
             plan.abort()
         raise
     for plan in plans:
-        msg = plan.message(grace)
+        msg = plan.message(kill_grace)
         if plan.notes:
             msg += '; ' + '; '.join(plan.notes)
         outcomes[plan.jid] = KillOutcome(
             plan.async_dir, plan.jid, plan.record, True, msg,
-            {'signal': plan.signal, 'grace': grace, 'supervisor_notified': plan.supervisor_notified,
+            {'signal': plan.signal, 'grace': kill_grace, 'supervisor_notified': plan.supervisor_notified,
              'recorded_by': plan.recorded_by, 'process_group': plan.pgid,
              'term_sent_at': plan.term_sent_at, 'kill_sent_at': plan.kill_sent_at})
     return [outcomes[jid] for _d, jid in located]

@@ -40,9 +40,9 @@ ARGUMENT_SPEC = {
     'jid': {'type': 'str'},
     'jids': {'type': 'list', 'elements': 'str'},
     'mode': {'type': 'str', 'default': STATUS, 'choices': list(MODES)},
-    'timeout': {'type': 'float', 'default': 300.0},
+    'wait_timeout': {'type': 'float', 'default': 300.0},
     'wait_for': {'type': 'str', 'default': _wait.WAIT_ALL, 'choices': [_wait.WAIT_ALL, _wait.WAIT_ANY]},
-    'grace': {'type': 'float', 'default': 5.0},
+    'kill_grace': {'type': 'float', 'default': 5.0},
     'cleanup': {'type': 'bool', 'default': False},
     'tail': {'type': 'int', 'default': 10},
     'state': {'type': 'list', 'elements': 'str', 'choices': list(_record.STATES)},
@@ -489,7 +489,7 @@ def dedupe_jids(jids: t.Sequence[t.Any]) -> t.List[t.Any]:
 
 
 def _check_numbers(params: t.Mapping[str, t.Any]) -> None:
-    for key in ('timeout', 'grace', 'tail'):
+    for key in ('wait_timeout', 'kill_grace', 'tail'):
         value = params.get(key)
         if value is not None and value < 0:
             raise _failure('%s must not be negative (got %r)' % (key, value))
@@ -535,15 +535,15 @@ def run(params: t.Mapping[str, t.Any], check_mode: bool = False,
         return views[0] if single else many_result(mode, with_not_started(checked, views), fail_on_job_failure)
 
     if mode == KILL:
-        grace = params.get('grace')
-        views = kill_views(_kill.kill_jobs(located, 5.0 if grace is None else grace, check_mode), tail)
+        kill_grace = params.get('kill_grace')
+        views = kill_views(_kill.kill_jobs(located, 5.0 if kill_grace is None else kill_grace, check_mode), tail)
         return views[0] if single else many_result(mode, with_not_started(checked, views), fail_on_job_failure)
 
     waited = None
     wait_started_at = time.time()
     if mode == WAIT and located:
-        timeout = params.get('timeout')
-        records, waited = _wait.wait_for_jobs(located, 300.0 if timeout is None else timeout,
+        wait_timeout = params.get('wait_timeout')
+        records, waited = _wait.wait_for_jobs(located, 300.0 if wait_timeout is None else wait_timeout,
                                               params.get('wait_for') or _wait.WAIT_ALL)
     else:
         records = {jid: read_live(d, jid) for d, jid in located}

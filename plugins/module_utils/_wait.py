@@ -82,11 +82,11 @@ class _Watch:
         self.probes = None
 
 
-def wait_for_jobs(located: t.Sequence[t.Tuple[str, str]], timeout: float, wait_for: str = WAIT_ALL,
+def wait_for_jobs(located: t.Sequence[t.Tuple[str, str]], wait_timeout: float, wait_for: str = WAIT_ALL,
                   poll: float = POLL_INTERVAL) -> t.Tuple[t.Dict[str, _record.Record], float]:
-    """Block until all (or any) of the jobs finished or timeout passed; returns their records and the time waited."""
+    """Block until all (or any) of the jobs finished or wait_timeout passed; returns their records and the wait."""
     begin = time.monotonic()
-    deadline = begin + max(timeout, 0.0)
+    deadline = begin + max(wait_timeout, 0.0)
     watches = [_Watch(d, jid) for d, jid in located]
     next_liveness = begin
     while True:

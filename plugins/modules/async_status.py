@@ -63,13 +63,13 @@ options:
       - V(cleanup) removes the job's record and its sidecar files whatever the state of the job, as the built-in does;
         sidecars left without a record are removed too.
       - V(wait) blocks on the target until the job finishes (or, with O(jids), all or any of the jobs, see
-        O(wait_for)) or O(timeout) seconds pass, and returns what V(status) returns then, with RV(finished=false) if
-        the wait ran out. A job that dies while it is waited for ends the wait as C(lost).
+        O(wait_for)) or O(wait_timeout) seconds pass, and returns what V(status) returns then, with
+        RV(finished=false) if the wait ran out. A job that dies while it is waited for ends the wait as C(lost).
       - V(kill) stops a running job. For a job of this collection it tells the job's supervisor (SIGUSR1) that the job
-        is killed from outside, sends SIGTERM to the job's process group, waits O(grace) seconds for it to exit, sends
-        SIGKILL to what is left and returns the final record. For a job of the built-in C(async) keyword it stops the
-        wrapper's watcher (so it never writes C(Timeout exceeded) later), kills the module's process group the same
-        way and writes the record C(killed). A PID is only signalled after checking that it is still the job's
+        is killed from outside, sends SIGTERM to the job's process group, waits O(kill_grace) seconds for it to exit,
+        sends SIGKILL to what is left and returns the final record. For a job of the built-in C(async) keyword it
+        stops the wrapper's watcher (so it never writes C(Timeout exceeded) later), kills the module's process group
+        the same way and writes the record C(killed). A PID is only signalled after checking that it is still the job's
         process (not a reused PID). Killing a job that has finished changes nothing and says so.
       - V(list) lists every job of the job directory with its state, age, elapsed time, progress and size; files that
         are not jobs of this shape (stray temp files, sidecars without a record, damaged records) are listed apart in
@@ -80,7 +80,7 @@ options:
     type: str
     choices: [ status, cleanup, wait, kill, list, prune ]
     default: status
-  timeout:
+  wait_timeout:
     description:
       - With O(mode=wait), the most seconds to wait. The task then returns the status of the job(s), with
         RV(finished=false) when they are still running; it does not fail for that (use C(failed_when) or C(until)).
@@ -95,9 +95,10 @@ options:
     type: str
     choices: [ all, any ]
     default: all
-  grace:
+  kill_grace:
     description:
-      - With O(mode=kill), the seconds between SIGTERM and SIGKILL.
+      - With O(mode=kill), the seconds between SIGTERM and SIGKILL (the name the launchers use for the same
+        idea, see M(asyncops.jobs.run)).
     type: float
     default: 5
   cleanup:
@@ -228,7 +229,7 @@ EXAMPLES = r"""
   asyncops.jobs.async_status:
     jid: "{{ migration.ansible_job_id }}"
     mode: wait
-    timeout: 3600
+    wait_timeout: 3600
     cleanup: true
   register: job
   failed_when: job is failed or not job.finished
@@ -245,7 +246,7 @@ EXAMPLES = r"""
     jids: "{{ builds.results | map(attribute='ansible_job_id') }}"
     mode: wait
     wait_for: all
-    timeout: 1800
+    wait_timeout: 1800
     fail_on_job_failure: false
   register: all_builds
 
@@ -265,7 +266,7 @@ EXAMPLES = r"""
   asyncops.jobs.async_status:
     jid: "{{ reindex.ansible_job_id }}"
     mode: kill
-    grace: 10
+    kill_grace: 10
   register: killed
 
 - name: Say how it ended

@@ -107,9 +107,6 @@ options:
     description:
       - A path or glob; when it does not exist the command is not run (as for O(creates)).
     type: path
-  time_limit:
-    aliases:
-      - timeout
   output_limit:
     description:
       - At most this many bytes of each of stdout and stderr are kept, the last ones
@@ -189,8 +186,6 @@ options:
       time_limit:
         description: As O(time_limit).
         type: float
-        aliases:
-          - timeout
       kill_grace:
         description: As O(kill_grace).
         type: float
@@ -220,7 +215,7 @@ EXAMPLES = r"""
   asyncops.jobs.run:
     cmd: /opt/app/bin/migrate --all
     chdir: /opt/app
-    timeout: 1800
+    time_limit: 1800
     kill_grace: 30
   register: migration
 
@@ -228,7 +223,7 @@ EXAMPLES = r"""
   asyncops.jobs.async_status:
     jid: "{{ migration.ansible_job_id }}"
     mode: wait
-    timeout: 1900
+    wait_timeout: 1900
 
 - name: A script that reports its own progress
   asyncops.jobs.run:
@@ -247,14 +242,14 @@ EXAMPLES = r"""
   asyncops.jobs.run:
     cmd: make test
     chdir: /src
-    timeout: 600
+    time_limit: 600
     wait: true
 
 - name: Four builds, two at a time, one launch
   asyncops.jobs.run:
     batch:
       - {name: core, cmd: make -C /src/core}
-      - {name: ui, cmd: make -C /src/ui, timeout: 900}
+      - {name: ui, cmd: make -C /src/ui, time_limit: 900}
       - {name: docs, shell: make -C /src/docs > /var/log/docs.log 2>&1}
       - {name: tests, argv: [make, -C, /src/tests], env: {CI: "1"}}
     concurrency: 2
@@ -453,7 +448,6 @@ _INHERITED = ('time_limit', 'kill_grace', 'output_limit', 'progress_regex')
 
 def _argument_spec() -> t.Dict[str, t.Any]:
     spec = _supervisor.job_argument_spec()
-    spec['time_limit']['aliases'] = ['timeout']
     spec.update(
         cmd=dict(type='str'),
         argv=dict(type='list', elements='str'),
@@ -480,7 +474,7 @@ def _argument_spec() -> t.Dict[str, t.Any]:
             stdin=dict(type='str'),
             creates=dict(type='path'),
             removes=dict(type='path'),
-            time_limit=dict(type='float', aliases=['timeout']),
+            time_limit=dict(type='float'),
             kill_grace=dict(type='float'),
             output_limit=dict(type='int'),
             progress_regex=dict(type='str'),

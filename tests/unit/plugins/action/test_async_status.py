@@ -146,7 +146,9 @@ def test_query_needs_a_jobs_list(args):
     {'mode': 'wait'},
     {'mode': 'prune'},
     {'jid': 'j1.2', 'bogus': 1},
-    {'jid': 'j1.2', 'timeout': 'soon'},
+    {'jid': 'j1.2', 'wait_timeout': 'soon'},
+    {'jid': 'j1.2', 'mode': 'wait', 'timeout': 5},     # renamed wait_timeout before 1.0
+    {'jid': 'j1.2', 'mode': 'kill', 'grace': 5},       # renamed kill_grace before 1.0
 ])
 def test_options_are_checked_on_the_controller(args):
     action = make_action(args)
@@ -156,9 +158,9 @@ def test_options_are_checked_on_the_controller(args):
 
 
 def test_only_the_given_options_are_sent():
-    action = make_action({'jids': ['j1.1'], 'mode': 'wait', 'timeout': 5}, {'jobs': []})
+    action = make_action({'jids': ['j1.1'], 'mode': 'wait', 'wait_timeout': 5}, {'jobs': []})
     action.run(task_vars={})
-    assert module_args(action) == {'jids': ['j1.1'], 'mode': 'wait', 'timeout': 5, '_async_dir': '~/.my_async'}
+    assert module_args(action) == {'jids': ['j1.1'], 'mode': 'wait', 'wait_timeout': 5, '_async_dir': '~/.my_async'}
 
 
 def test_check_mode_is_passed_through():
@@ -227,7 +229,7 @@ def test_mixed_jids_send_only_the_started_ones_and_merge_in_order(tmp_path):
     adir = str(tmp_path)
     write_job(adir, 'j1.1', {'rc': 0})
     write_job(adir, 'j1.2', {'rc': 1, 'failed': True})
-    action = make_action({'jids': ['j0.5', 'j1.1', 'j0.6', 'j1.2'], 'mode': 'wait', 'timeout': 30,
+    action = make_action({'jids': ['j0.5', 'j1.1', 'j0.6', 'j1.2'], 'mode': 'wait', 'wait_timeout': 30,
                           'query': '[].ansible_job_id'})
     action._execute_module = MagicMock(side_effect=module_on(adir))
     result = action.run(task_vars={})

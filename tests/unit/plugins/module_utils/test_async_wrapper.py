@@ -385,7 +385,7 @@ def test_mode_kill_and_status_of_a_module_job(async_dir, task, procs):
     assert status['asyncops']['state'] == 'running' and status['finished'] is False
     listed = run_status(async_dir, mode='list')['jobs_by_jid']
     assert sorted(listed) == [jid] and listed[jid]['state'] == 'running' and listed[jid]['kind'] == 'asyncops'
-    killed = run_status(async_dir, jid=jid, mode='kill', grace=2)
+    killed = run_status(async_dir, jid=jid, mode='kill', kill_grace=2)
     assert killed['asyncops']['state'] == 'killed' and killed['asyncops']['kill']['recorded_by'] == 'supervisor'
     record = final(async_dir, started)
     assert 'started' not in record and record['failed'] is True

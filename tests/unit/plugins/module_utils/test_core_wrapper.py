@@ -64,7 +64,7 @@ def job_procs(jid, procs):
 
 
 def final_record(async_dir, jid):
-    records, dummy = _wait.wait_for_jobs([(async_dir, jid)], timeout=60)
+    records, dummy = _wait.wait_for_jobs([(async_dir, jid)], wait_timeout=60)
     assert _record.is_finished(records[jid]), records[jid]
     return records[jid]
 

@@ -41,7 +41,7 @@ def test_kill_core_job(adir, procs):
     jid = start_core(adir, procs)
     core = _proc.core_procs(jid)
     wait_module_started(core.runner.pid, 'sleep')
-    result = run_status(adir, jid=jid, mode='kill', grace=5)
+    result = run_status(adir, jid=jid, mode='kill', kill_grace=5)
     assert result['changed'] is True and result['asyncops']['state'] == 'killed' and result['finished'] is True
     assert result['asyncops']['kill']['signal'] == 'SIGTERM' and result['asyncops']['kill']['recorded_by'] == _kill.KILLED_BY
     assert result['failed'] is False and result['asyncops']['job_failed'] is True
@@ -72,7 +72,7 @@ def test_kill_core_job_that_ignores_sigterm(adir, procs):
     jid = start_core(adir, procs, kind='trap')
     time.sleep(0.2)  # let sh install its trap: SIGTERM before that would end it at once
     begin = time.monotonic()
-    result = run_status(adir, jid=jid, mode='kill', grace=1)
+    result = run_status(adir, jid=jid, mode='kill', kill_grace=1)
     spent = time.monotonic() - begin
     assert result['asyncops']['kill']['signal'] == 'SIGKILL' and result['asyncops']['state'] == 'killed'
     assert spent >= 1.0
@@ -93,7 +93,7 @@ def test_kill_check_mode_signals_nothing(adir, procs):
 def test_kill_supervised_job(adir, procs):
     jid, = start_supervised(adir, procs, 'sleep', '60')
     record = _record.read_record(adir, jid)
-    result = run_status(adir, jid=jid, mode='kill', grace=5)
+    result = run_status(adir, jid=jid, mode='kill', kill_grace=5)
     assert result['asyncops']['state'] == 'killed' and result['asyncops']['kill']['supervisor_notified'] is True
     assert result['asyncops']['kill']['recorded_by'] == 'supervisor' and result['asyncops']['kill']['signal'] == 'SIGTERM'
     assert result['asyncops']['reason'] == 'killed from outside'
@@ -105,7 +105,7 @@ def test_kill_many_supervised_jobs_ignoring_sigterm_with_one_grace(adir, procs):
     jids = start_supervised(adir, procs, 'sh', '-c', "trap '' TERM; sleep 60", count=4)
     time.sleep(0.3)  # let sh install its trap
     begin = time.monotonic()
-    result = run_status(adir, jids=jids, mode='kill', grace=1)
+    result = run_status(adir, jids=jids, mode='kill', kill_grace=1)
     spent = time.monotonic() - begin
     assert result['summary']['killed'] == 4 and all(j['asyncops']['kill']['signal'] == 'SIGKILL' for j in result['jobs'])
     assert 1.0 <= spent < 1.0 + _kill.SIGKILL_WAIT + _kill.FINAL_RECORD_WAIT  # one grace, not four
@@ -120,7 +120,7 @@ def test_kill_job_whose_supervisor_is_gone(adir, procs):
     deadline = time.time() + 10
     while alive(ao['supervisor_pid']) and time.time() < deadline:
         time.sleep(0.05)
-    result = run_status(adir, jid=jid, mode='kill', grace=5)
+    result = run_status(adir, jid=jid, mode='kill', kill_grace=5)
     assert result['asyncops']['state'] == 'killed' and result['asyncops']['kill']['recorded_by'] == _kill.KILLED_BY
     record = _record.read_record(adir, jid)
     assert record['finished'] is True and record['asyncops']['state'] == 'killed'
@@ -144,7 +144,7 @@ def _kill_job_with_reused_pid(adir, procs, monkeypatch, supervisor_argv):
         'state': 'running', 'pid': stranger.pid, 'pgid': stranger.pid, 'pid_start': 'not-its-token',
         'supervisor_pid': supervisor.pid, 'supervisor_start': _proc.process_start_time(supervisor.pid)}})
     monkeypatch.setattr(_kill, 'FINAL_RECORD_WAIT', 0.5)  # the fake supervisor never writes one
-    return run_status(adir, jid='j1.2', mode='kill', grace=0.2), supervisor, stranger
+    return run_status(adir, jid='j1.2', mode='kill', kill_grace=0.2), supervisor, stranger
 
 
 def _end(*popens):
@@ -259,7 +259,7 @@ def test_a_fork_of_the_runner_is_not_a_watcher(adir, procs):
 @linux_only
 def test_kill_core_job_while_its_runner_forks_the_module(adir, procs):
     jid, forked = _start_core_forking_its_module(adir, procs)
-    result = run_status(adir, jid=jid, mode='kill', grace=2)
+    result = run_status(adir, jid=jid, mode='kill', kill_grace=2)
     assert result['asyncops']['state'] == 'killed' and not alive(forked)
     assert result['asyncops']['kill']['signal'] == 'SIGTERM'
 
@@ -292,7 +292,7 @@ def test_kill_core_job_while_the_daemonizing_wrapper_has_not_exited(adir, procs)
 
     sleep = wait_for(module, 'the module to run')
     procs.add(sleep.pid)
-    result = run_status(adir, jid=jid, mode='kill', grace=2)
+    result = run_status(adir, jid=jid, mode='kill', kill_grace=2)
     assert result['asyncops']['state'] == 'killed'
     assert result['asyncops']['kill']['process_group'] == sleep.pgrp
     assert not alive(sleep.pid)

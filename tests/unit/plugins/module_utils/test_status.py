@@ -467,7 +467,7 @@ def test_many_jobs_keep_their_own_keys_and_elapsed_aggregates_ours(adir):
 @pytest.mark.parametrize('mode', ['status', 'cleanup', 'wait', 'kill'])
 def test_check_mode_jid_is_not_started_and_nothing_is_looked_for(tmp_path, mode, check_mode):
     missing = str(tmp_path / 'nope')  # a real jid would fail "could not find job" here
-    result = run_status(missing, jid='j0.77', mode=mode, timeout=30, check_mode=check_mode)
+    result = run_status(missing, jid='j0.77', mode=mode, wait_timeout=30, check_mode=check_mode)
     assert result == _record.not_started_result('j0.77')
     assert not os.path.exists(missing)
 
@@ -475,7 +475,7 @@ def test_check_mode_jid_is_not_started_and_nothing_is_looked_for(tmp_path, mode,
 @pytest.mark.parametrize('mode', ['status', 'cleanup', 'wait', 'kill'])
 def test_check_mode_jids_among_others_keep_their_place(adir, mode):
     write_job(adir, 'j1.1', {'rc': 0})
-    result = run_status(adir, jids=['j0.5', 'j1.1', 'j0.6', 'j0.5'], mode=mode, wait_for='any', timeout=30)
+    result = run_status(adir, jids=['j0.5', 'j1.1', 'j0.6', 'j0.5'], mode=mode, wait_for='any', wait_timeout=30)
     assert [j['ansible_job_id'] for j in result['jobs']] == ['j0.5', 'j1.1', 'j0.6']
     assert result['jobs'][0] == _record.not_started_result('j0.5') == result['jobs_by_jid']['j0.5']
     assert result['jobs'][1]['asyncops']['state'] == 'succeeded'
@@ -489,7 +489,7 @@ def test_only_check_mode_jids_wait_for_nothing(tmp_path):
     missing = str(tmp_path / 'nope')
     began = time.monotonic()
     for wait_for in ('all', 'any'):
-        result = run_status(missing, jids=['j0.5', 'j0.6'], mode='wait', wait_for=wait_for, timeout=60)
+        result = run_status(missing, jids=['j0.5', 'j0.6'], mode='wait', wait_for=wait_for, wait_timeout=60)
         assert [j['asyncops']['state'] for j in result['jobs']] == ['not_started', 'not_started']
         assert result['state'] == 'not_started' and result['skipped'] is True
         assert result['started'] is False and result['finished'] is True and result['changed'] is False
@@ -549,7 +549,7 @@ def test_list(adir):
 @linux_only
 def test_list_and_wait_many_supervised_jobs(adir, procs):
     jids = start_supervised(adir, procs, 'sh', '-c', 'echo out {i}; echo err {i} >&2; sleep 0.{i}', count=5)
-    result = run_status(adir, jids=jids, mode='wait', timeout=60)
+    result = run_status(adir, jids=jids, mode='wait', wait_timeout=60)
     assert result['summary']['succeeded'] == 5
     for i, job in enumerate(result['jobs']):
         assert job['asyncops']['stdout_tail'] == ['out %d' % i] and job['asyncops']['stderr_tail'] == ['err %d' % i]

@@ -38,7 +38,7 @@ def test_wait_sees_the_end_within_a_fraction_of_a_second(adir, monkeypatch):
     write_job(adir, 'j1.2', {'started': True, 'finished': False})
     stamp = []
     thread = _finish_later(adir, 'j1.2', 0.5, stamp)
-    result = run_status(adir, jid='j1.2', mode='wait', timeout=30)
+    result = run_status(adir, jid='j1.2', mode='wait', wait_timeout=30)
     thread.join()
     ours = result['asyncops']
     latency = ours['wait_ended_at'] - stamp[0]
@@ -54,11 +54,11 @@ def test_wait_runs_out(adir, monkeypatch):
     monkeypatch.setattr(_proc, 'core_procs', lambda jid: _proc.CoreProcs(None, [], None, None))
     monkeypatch.setattr(_wait._Watch, 'check_alive', lambda self: None)
     write_job(adir, 'j1.2', {'started': True, 'finished': False})
-    result = run_status(adir, jid='j1.2', mode='wait', timeout=0.3)
+    result = run_status(adir, jid='j1.2', mode='wait', wait_timeout=0.3)
     ours = result['asyncops']
     assert result['finished'] is False and ours['state'] == 'running' and 0.3 <= ours['waited'] < 5
     assert 'failed' not in result
-    assert run_status(adir, jid='j1.2', mode='wait', timeout=0)['asyncops']['waited'] < 1
+    assert run_status(adir, jid='j1.2', mode='wait', wait_timeout=0)['asyncops']['waited'] < 1
 
 
 def test_wait_any_and_all(adir, monkeypatch):
@@ -69,13 +69,13 @@ def test_wait_any_and_all(adir, monkeypatch):
         write_job(adir, jid, {'started': True, 'finished': False})
     stamp = []
     thread = _finish_later(adir, 'j1.2', 0.2, stamp)
-    result = run_status(adir, jids=['j1.1', 'j1.2', 'j1.3'], mode='wait', wait_for='any', timeout=30)
+    result = run_status(adir, jids=['j1.1', 'j1.2', 'j1.3'], mode='wait', wait_for='any', wait_timeout=30)
     thread.join()
     assert result['summary']['finished'] == 1 and result['summary']['running'] == 2
     assert result['jobs_by_jid']['j1.2']['finished'] is True and result['finished'] is False
     assert result['state'] == 'running' and result['jobs_by_jid']['j1.2']['asyncops']['state'] == 'succeeded'
     threads = [_finish_later(adir, jid, 0.1 * i, stamp) for i, jid in enumerate(('j1.1', 'j1.3'))]
-    result = run_status(adir, jids=['j1.1', 'j1.2', 'j1.3'], mode='wait', wait_for='all', timeout=30)
+    result = run_status(adir, jids=['j1.1', 'j1.2', 'j1.3'], mode='wait', wait_for='all', wait_timeout=30)
     for t_ in threads:
         t_.join()
     assert result['summary']['succeeded'] == 3 and result['finished'] is True and result['state'] == 'succeeded'
@@ -95,7 +95,7 @@ def test_wait_ends_as_lost_when_the_job_dies(adir, procs):
         os.killpg(core.runner.pid, signal.SIGKILL)
     thread = threading.Thread(target=murder)
     thread.start()
-    result = run_status(adir, jid=jid, mode='wait', timeout=30)
+    result = run_status(adir, jid=jid, mode='wait', wait_timeout=30)
     thread.join()
     assert (result['asyncops']['state'], result['finished'], result['failed']) == ('lost', True, True)
     assert result['asyncops']['waited'] < 10
@@ -104,7 +104,7 @@ def test_wait_ends_as_lost_when_the_job_dies(adir, procs):
 @linux_only
 def test_wait_for_a_real_core_job(adir, procs):
     jid = start_core(adir, procs, kind='quick')
-    result = run_status(adir, jid=jid, mode='wait', timeout=30)
+    result = run_status(adir, jid=jid, mode='wait', wait_timeout=30)
     assert result['asyncops']['state'] == 'succeeded' and result['rc'] == 0 and result['asyncops']['elapsed'] == 0.5
 
 
@@ -114,4 +114,4 @@ def test_wait_fails_when_the_record_disappears(adir, monkeypatch):
     path = write_job(adir, 'j1.2', {'started': True, 'finished': False})
     threading.Timer(0.2, os.unlink, (path,)).start()
     with pytest.raises(_record.JobError, match='disappeared while waiting'):
-        run_status(adir, jid='j1.2', mode='wait', timeout=10)
+        run_status(adir, jid='j1.2', mode='wait', wait_timeout=10)

@@ -88,7 +88,10 @@ def test_traversal_jid_is_refused(capsys, tmp_path, adir):
     ({'mode': 'wait', 'jid': 'j1.2', 'wait_for': 'some'}, 'wait_for'),
     ({'mode': 'list', 'state': ['gone']}, 'state'),
     ({'mode': 'explode'}, 'mode'),
-    ({'jid': 'j1.2', 'grace': -1}, 'grace must not be negative'),
+    ({'jid': 'j1.2', 'kill_grace': -1}, 'kill_grace must not be negative'),
+    ({'jid': 'j1.2', 'wait_timeout': -1}, 'wait_timeout must not be negative'),
+    ({'jid': 'j1.2', 'mode': 'wait', 'timeout': 5}, 'Unsupported parameters'),  # renamed wait_timeout
+    ({'jid': 'j1.2', 'mode': 'kill', 'grace': 5}, 'Unsupported parameters'),    # renamed kill_grace
 ])
 def test_option_errors(capsys, adir, args, match):
     code, result = call(capsys, _async_dir=adir, **args)
@@ -121,7 +124,7 @@ def test_many_jobs(capsys, adir):
     write(adir, 'j1.2', {'rc': 1, 'failed': True})
     code, result = call(capsys, jids=['j1.1', 'j1.2'], _async_dir=adir)
     assert result['failed'] is True and result['summary']['failed'] == 1 and result['summary']['total'] == 2
-    code, result = call(capsys, jids=['j1.1', 'j1.2'], mode='wait', timeout=1, _async_dir=adir,
+    code, result = call(capsys, jids=['j1.1', 'j1.2'], mode='wait', wait_timeout=1, _async_dir=adir,
                         fail_on_job_failure=False)
     assert 'failed' not in result and result['finished'] is True and result['asyncops']['waited'] < 1
     assert [j['asyncops']['state'] for j in result['jobs']] == ['succeeded', 'failed']

@@ -74,7 +74,7 @@ def test_build_spec_batch_item_inherits():
 # ---------------------------------------------------------------- the module
 
 def test_check_mode_starts_nothing_and_returns_a_check_mode_jid(capsys, async_dir, tmp_path):
-    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), timeout=30, _async_dir=async_dir,
+    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), time_limit=30, _async_dir=async_dir,
                   _ansible_check_mode=True)
     assert result['changed'] is True and result['started'] is False and result['finished'] is False
     assert _record.is_check_mode_jid(result['ansible_job_id']) and 'results_file' not in result
@@ -125,7 +125,7 @@ def test_creates_skips_with_a_finished_record(capsys, async_dir, tmp_path):
 
 
 def test_launch_and_collect(capsys, async_dir):
-    result = call(capsys, shell='echo "$FOO"', env={'FOO': 'bar'}, timeout=30, _async_dir=async_dir)
+    result = call(capsys, shell='echo "$FOO"', env={'FOO': 'bar'}, time_limit=30, _async_dir=async_dir)
     assert result['changed'] and result['started'] and not result['finished']
     assert result['results_file'] == os.path.join(async_dir, result['ansible_job_id'])
     wait_gone(result['asyncops']['supervisor_pid'])
@@ -138,7 +138,7 @@ def test_wait_returns_the_command_result(capsys, async_dir):
     assert result['failed'] and result['rc'] == 4 and result['msg'] == 'non-zero return code'
     assert result['stdout'] == 'out' and result['stderr'] == 'err'
     assert 'ansible_job_id' not in result and os.listdir(async_dir) == []
-    result = call(capsys, cmd='sleep 5', timeout=0.2, kill_grace=0, wait=True, keep_record=True,
+    result = call(capsys, cmd='sleep 5', time_limit=0.2, kill_grace=0, wait=True, keep_record=True,
                   _async_dir=async_dir)
     assert result['failed'] and result['asyncops']['state'] == 'timeout'
     assert os.path.exists(result['results_file'])
@@ -160,8 +160,17 @@ def test_bad_progress_regex_and_exclusive_options(capsys, async_dir):
     assert result['failed'] and 'mutually exclusive' in result['msg']
 
 
+def test_timeout_is_no_name_of_the_time_limit(capsys, async_dir):
+    # renamed time_limit before 1.0 (timeout is download's HTTP timeout, as on get_url): no alias is left
+    result = call(capsys, cmd='true', timeout=5, _async_dir=async_dir)
+    assert result['failed'] and 'Unsupported parameters' in result['msg'] and 'timeout' in result['msg']
+    result = call(capsys, batch=[{'cmd': 'true', 'timeout': 5}], _async_dir=async_dir)
+    assert result['failed'] and 'timeout' in result['msg']
+    assert not os.path.exists(async_dir)
+
+
 def test_batch(capsys, async_dir):
-    result = call(capsys, batch=[{'name': 'a', 'cmd': 'echo a'}, {'argv': ['echo', 'b'], 'timeout': 5}],
+    result = call(capsys, batch=[{'name': 'a', 'cmd': 'echo a'}, {'argv': ['echo', 'b'], 'time_limit': 5}],
                   concurrency=1, _async_dir=async_dir)
     assert result['changed'] and result['asyncops']['concurrency'] == 1
     assert 'concurrency' not in result and 'supervisor_pid' not in result
