@@ -20,7 +20,7 @@ options:
       - The limit is enforced to within a fraction of a second, not in 5-second steps
         like the built-in C(async) keyword.
       - V(0) or unset means no limit.
-      - The same name as C(asyncops.time_limit) in the job record. It is not called C(timeout): on
+      - The same name as C(asyncops.time_limit) in the job record. It is not called C(timeout), because on
         M(asyncops.jobs.download) that is the HTTP timeout, as on M(ansible.builtin.get_url).
     type: float
   kill_grace:
