@@ -589,7 +589,7 @@ class TimeLimits(Scenario):
 
     def description(self):
         return ('`sleep 600` (`sh -c \'date +%%s.%%N > START; echo $$ > PIDFILE; exec sleep 600\'`) with limits %s s '
-                '(built-in: `async: LIMIT, poll: 0`; asyncops.jobs: `run` with `timeout: LIMIT`), local connection. The '
+                '(built-in: `async: LIMIT, poll: 0`; asyncops.jobs: `run` with `time_limit: LIMIT`), local connection. The '
                 'driver reads each PID file and checks `/proc/PID` every 10 ms; overshoot = the moment the process is '
                 'gone (no longer in /proc, or a zombie) − (job start + limit). Also a job that ignores SIGTERM '
                 '(`trap "" TERM`) with a 3 s limit; asyncops.jobs `kill_grace: %d`, so it is due at 3 + %d = %d s. '

@@ -21,7 +21,7 @@ STATUS_ACTIONS = frozenset((
 ))
 ASYNCOPS_STATUS_ACTIONS = frozenset(('asyncops.jobs.async_status',))
 # the task arguments the tracker reads (literal values only: templates are left unresolved)
-STATUS_ARGS = ('jid', 'jids', 'mode', 'cleanup', 'timeout', 'wait_for')
+STATUS_ARGS = ('jid', 'jids', 'mode', 'cleanup', 'wait_timeout', 'wait_for')
 
 
 class TaskInfo(object):

@@ -275,7 +275,7 @@ def scenario_unreaped(log, console, async_dir, playbook_out, module):
             'delegate_to': tasks[0]['delegate_to'], 'vars': dict(tasks[0]['vars'])}
     if module == 'asyncops.jobs.async_status':
         # the job runs with async: 60, so its wrapper ends it within this wait
-        wait[module] = {'jid': jid, 'mode': 'wait', 'timeout': 120}
+        wait[module] = {'jid': jid, 'mode': 'wait', 'wait_timeout': 120}
         wait['failed_when'] = 'not job_end.finished'
     else:
         wait[module] = {'jid': jid}
