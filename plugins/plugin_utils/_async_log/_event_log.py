@@ -15,6 +15,8 @@ import typing as t
 
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_log._private_dirs import make_private_dirs
+
 
 def _json_default(value: t.Any) -> str:
     text = to_text(value)  # type: str
@@ -38,8 +40,8 @@ class JsonLinesWriter(object):
         with self._lock:
             if self._fd is None:
                 parent = os.path.dirname(self.path)
-                if parent and not os.path.isdir(parent):
-                    os.makedirs(parent, 0o700)
+                if parent:
+                    make_private_dirs(parent)
                 flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0)
                 self._fd = os.open(self.path, flags, 0o600)
         return self

@@ -28,6 +28,8 @@ import re
 import tempfile
 import typing as t
 
+from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_log._private_dirs import make_private_dirs
+
 # The colour a bar gets, in legend order. 'uncollected' is a job launched in this run whose final status was
 # never seen (and whose record was not removed); 'pruned' and 'unknown' are drawn neutral.
 SHOWN_STATES = (
@@ -386,23 +388,6 @@ def render(jobs: t.Sequence[t.Mapping[str, t.Any]], events: t.Sequence[t.Mapping
     )
 
 
-def _make_dirs(path: str) -> None:
-    """Create ``path`` and its missing parents, each 0700."""
-    missing = []
-    while path and not os.path.isdir(path):
-        missing.append(path)
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory, 0o700)
-        except FileExistsError:
-            if not os.path.isdir(directory):
-                raise
-
-
 def write_timeline(path: str, jobs: t.Sequence[t.Mapping[str, t.Any]], events: t.Sequence[t.Mapping[str, t.Any]],
                    title: str, generated_at: float) -> None:
     """Write the page to ``path`` atomically (a temp file in the same directory, then a rename).
@@ -413,7 +398,7 @@ def write_timeline(path: str, jobs: t.Sequence[t.Mapping[str, t.Any]], events: t
     page = render(jobs, events, title, generated_at).encode('utf-8')
     path = os.path.abspath(os.path.expanduser(path))
     directory = os.path.dirname(path)
-    _make_dirs(directory)
+    make_private_dirs(directory)
     try:
         mode = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:

@@ -31,6 +31,7 @@ def test_writer_creates_0600_file_and_dirs(tmp_path):
         os.umask(old)
     assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(str(path.parent)).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(str(tmp_path / 'a')).st_mode) == 0o700
     assert read_log(path) == [{'event': 'x', 'msg': u'd\u00e9j\u00e0 vu'}]
 
 
