@@ -60,6 +60,19 @@ def resolve_async_dir(environ: t.Optional[t.Mapping[str, str]] = None) -> str:
     return candidate_async_dirs(environ=environ)[0]
 
 
+def restore_task_environment(environ: t.MutableMapping[str, str]) -> None:
+    """Give environ back the task's own ANSIBLE_ASYNC_DIR, or none: what the task's jobs inherit.
+
+    The action plugin's entry only carries the async dir to the module; a
+    command of the task (an ansible-playbook, say) must not see it.
+    """
+    task_dir = environ.pop(TASK_ASYNC_DIR_ENV, None)
+    if task_dir:
+        environ[ASYNC_DIR_ENV] = task_dir
+    else:
+        environ.pop(ASYNC_DIR_ENV, None)
+
+
 def candidate_async_dirs(explicit: t.Optional[str] = None,
                          environ: t.Optional[t.Mapping[str, str]] = None) -> t.List[str]:
     """The async dir, then where else the same setting may point.

@@ -563,6 +563,7 @@ def main() -> None:
     )
     params = module.params
     async_dir = _async_dir.resolve_async_dir()
+    _async_dir.restore_task_environment(os.environ)
     if params['executable'] and not params['shell'] and not params['batch']:
         module.warn('executable is used with shell only; ignored')
     if params['keep_record'] and not params['wait']:

@@ -60,6 +60,18 @@ def test_expansion_reads_the_environ_given(monkeypatch, tmp_path):
     assert _async_dir.resolve_async_dir(environ={}) == os.path.join(passwd_home, '.ansible_async')
 
 
+@pytest.mark.parametrize('environ, expected', [
+    ({'ANSIBLE_ASYNC_DIR': '~/.jobs', 'PATH': '/bin'}, {'PATH': '/bin'}),
+    ({'ANSIBLE_ASYNC_DIR': '~/.jobs', 'ASYNCOPS_TASK_ASYNC_DIR': '/own'}, {'ANSIBLE_ASYNC_DIR': '/own'}),
+    ({'ANSIBLE_ASYNC_DIR': '~/.jobs', 'ASYNCOPS_TASK_ASYNC_DIR': ''}, {}),
+    ({}, {}),
+])
+def test_restore_task_environment(environ, expected):
+    """What a job of the task inherits: the action plugin's entry out, the task's own back."""
+    _async_dir.restore_task_environment(environ)
+    assert environ == expected
+
+
 def test_candidates_home_overridden(monkeypatch, tmp_path):
     """$HOME differs from the passwd home: both expansions are candidates, $HOME's first (core's wrapper)."""
     passwd_home = pwd.getpwuid(os.geteuid()).pw_dir

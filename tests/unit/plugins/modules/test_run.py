@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+from unittest import mock
 
 import pytest
 
@@ -17,8 +18,9 @@ from ansible_collections.asyncops.jobs.tests.unit.helpers import run_module, wai
 
 
 def call(capsys, **args):
-    """Run the module's main() and return its result."""
-    return run_module(run.main, capsys, args)[1]
+    """Run the module's main() and return its result; os.environ is as it was after (main() changes it)."""
+    with mock.patch.dict(os.environ):
+        return run_module(run.main, capsys, args)[1]
 
 
 @pytest.fixture
@@ -130,6 +132,20 @@ def test_launch_and_collect(capsys, async_dir):
     wait_gone(result['asyncops']['supervisor_pid'])
     record = _record.read_record(async_dir, result['ansible_job_id'])
     assert record['stdout'] == 'bar' and record['asyncops']['time_limit'] == 30.0
+
+
+def test_the_job_inherits_the_tasks_own_async_dir_entry_not_the_action_plugins(capsys, async_dir, monkeypatch):
+    """ANSIBLE_ASYNC_DIR only carries the async dir to the module: a command of the task sees the task's own, or none."""
+    show = 'echo "${ANSIBLE_ASYNC_DIR-unset} ${ASYNCOPS_TASK_ASYNC_DIR-unset}"'
+    outputs = []
+    for task_dir in (None, '/the/tasks/own'):
+        if task_dir:
+            monkeypatch.setenv('ASYNCOPS_TASK_ASYNC_DIR', task_dir)
+        result = call(capsys, shell=show)
+        assert result['results_file'] == os.path.join(async_dir, result['ansible_job_id'])
+        wait_gone(result['asyncops']['supervisor_pid'])
+        outputs.append(_record.read_record(async_dir, result['ansible_job_id'])['stdout'])
+    assert outputs == ['unset unset', '/the/tasks/own unset']
 
 
 def test_wait_returns_the_command_result(capsys, async_dir):
