@@ -5,14 +5,14 @@
 
 """Action plugin of asyncops.jobs.async_status.
 
-One round trip per call: the async dir goes to the module unexpanded (the
-module expands ``~`` on the target for the user it runs as), the options are
-checked here against the same spec the module uses, and ``query`` runs here,
-on the controller, over the jobs the module returns.
+One round trip per call: the async dir goes to the module unexpanded, in its
+environment (the module expands ``~`` on the target for the user it runs
+as), the options are checked here against the same spec the module uses,
+and ``query`` runs here, on the controller, over the jobs the module returns.
 
 A task ``environment`` entry ``ANSIBLE_ASYNC_DIR`` (how cores before 2.8 set
-the job directory) reaches the module in its environment, and the module
-searches that directory after the one of the shell option.
+the job directory) reaches the module as ``ASYNCOPS_TASK_ASYNC_DIR``, and the
+module searches that directory after the one of the shell option.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ansible.utils.vars import merge_hash
 
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _status
-from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import with_async_dir
+from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import execute_module_with_async_dir
 
 MODULE = 'asyncops.jobs.async_status'
 
@@ -130,15 +130,15 @@ class ActionModule(ActionBase):
                 return result
 
         # only what the task gave (the module checks the spec again and sets the defaults itself)
-        module_args = with_async_dir(self, dict((k, v) for k, v in self._task.args.items() if k != 'query'))
+        module_args = dict((k, v) for k, v in self._task.args.items() if k != 'query')
 
         jids = _status.dedupe_jids(args['jids']) if mode in _status.JOB_MODES and args.get('jids') else []
         started_jids = [jid for jid in jids if not _record.is_check_mode_jid(jid)]
         if len(started_jids) < len(jids):
             result.update(self._with_not_started(mode, args, jids, started_jids, module_args, task_vars))
         else:
-            result = t.cast(t.Dict[str, t.Any], merge_hash(result, self._execute_module(
-                module_name=MODULE, module_args=module_args, task_vars=task_vars)))
+            result = t.cast(t.Dict[str, t.Any], merge_hash(result, execute_module_with_async_dir(
+                self, module_name=MODULE, module_args=module_args, task_vars=task_vars)))
 
         # started/finished were ints once; the finished/started tests want bools
         for key in ('started', 'finished'):
@@ -163,8 +163,8 @@ class ActionModule(ActionBase):
         views = []  # type: t.List[t.Dict[str, t.Any]]
         result = {}  # type: t.Dict[str, t.Any]
         if started_jids:
-            result = dict(self._execute_module(module_name=MODULE, module_args=dict(module_args, jids=started_jids),
-                                               task_vars=task_vars))
+            result = execute_module_with_async_dir(self, module_name=MODULE, module_args=dict(module_args, jids=started_jids),
+                                                   task_vars=task_vars)
             if not isinstance(result.get('jobs'), list):
                 return result  # the module failed as a whole (a job not found, a bad option): its failure stands
             views = result['jobs']

@@ -12,7 +12,7 @@ import typing as t
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import with_async_dir
+from ansible_collections.asyncops.jobs.plugins.plugin_utils._async_dir import execute_module_with_async_dir
 
 
 class ActionModule(ActionBase):
@@ -24,9 +24,8 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp  # tmp no longer has any effect
 
-        module_args = with_async_dir(self, self._task.args)
-        result = t.cast(t.Dict[str, t.Any], merge_hash(result, self._execute_module(
-            module_name='asyncops.jobs.run', module_args=module_args, task_vars=task_vars)))
+        result = t.cast(t.Dict[str, t.Any], merge_hash(result, execute_module_with_async_dir(
+            self, module_name='asyncops.jobs.run', module_args=dict(self._task.args), task_vars=task_vars)))
 
         # the job's supervisor needs nothing from the remote tmp dir (it imported everything before it forked)
         self._remove_tmp_path(self._connection._shell.tmpdir)

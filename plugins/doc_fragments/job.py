@@ -43,14 +43,3 @@ notes:
     the group), so the job is recorded as V(killed). C(SIGTERM) to the supervisor makes it stop the
     job itself (C(SIGTERM), grace, C(SIGKILL)) and record V(killed).
 """
-
-    # The option every module of the collection gets from its action plugin; the
-    # argument spec is ASYNC_DIR_ARGUMENT_SPEC in plugins/module_utils/_async_dir.py.
-    ASYNC_DIR = r"""
-options:
-  _async_dir:
-    description:
-      - Internal. The job directory as the action plugin found it (the shell option C(async_dir), C(~) not
-        expanded); the action plugin sets it and refuses it from a task.
-    type: str
-"""

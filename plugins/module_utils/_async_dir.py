@@ -21,11 +21,12 @@ import typing as t
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 
 DEFAULT_ASYNC_DIR = '~/.ansible_async'
+# In a module's environment: the shell option async_dir, ~ not expanded, as the action
+# plugins of the collection and core (for its async_wrapper) put it there.
 ASYNC_DIR_ENV = 'ANSIBLE_ASYNC_DIR'
-
-# The option every module of the collection takes from its action plugin: the shell
-# option async_dir, ~ not expanded. Documented by the asyncops.jobs.job.async_dir fragment.
-ASYNC_DIR_ARGUMENT_SPEC = {'_async_dir': {'type': 'str'}}
+# The task's own environment entry ANSIBLE_ASYNC_DIR, which ASYNC_DIR_ENV overrides; the
+# action plugins pass it on under this name so async_status can search that directory too.
+TASK_ASYNC_DIR_ENV = 'ASYNCOPS_TASK_ASYNC_DIR'
 
 _VAR_RE = re.compile(r'\$(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|\{(?P<braced>[^}]*)\})')
 
@@ -51,12 +52,25 @@ def _passwd_home() -> t.Optional[str]:
         return None
 
 
-def resolve_async_dir(explicit: t.Optional[str] = None, environ: t.Optional[t.Mapping[str, str]] = None) -> str:
-    """The async dir: the one an action plugin passed, else $ANSIBLE_ASYNC_DIR, else ~/.ansible_async.
+def resolve_async_dir(environ: t.Optional[t.Mapping[str, str]] = None) -> str:
+    """The async dir: $ANSIBLE_ASYNC_DIR (of os.environ unless given), else ~/.ansible_async.
 
     ``~`` expands for the user this process runs as (the become user on a target).
     """
-    return candidate_async_dirs(explicit, environ)[0]
+    return candidate_async_dirs(environ=environ)[0]
+
+
+def restore_task_environment(environ: t.MutableMapping[str, str]) -> None:
+    """Give environ back the task's own ANSIBLE_ASYNC_DIR, or none: what the task's jobs inherit.
+
+    The action plugin's entry only carries the async dir to the module; a
+    command of the task (an ansible-playbook, say) must not see it.
+    """
+    task_dir = environ.pop(TASK_ASYNC_DIR_ENV, None)
+    if task_dir:
+        environ[ASYNC_DIR_ENV] = task_dir
+    else:
+        environ.pop(ASYNC_DIR_ENV, None)
 
 
 def candidate_async_dirs(explicit: t.Optional[str] = None,

@@ -112,14 +112,13 @@ def _failure(msg: str, **result: t.Any) -> _record.JobError:
 class Context:
     """The async dirs to search, for one module call."""
 
-    def __init__(self, async_dir: t.Optional[str] = None, environ: t.Optional[t.Mapping[str, str]] = None,
-                 check_mode: bool = False) -> None:
+    def __init__(self, environ: t.Optional[t.Mapping[str, str]] = None, check_mode: bool = False) -> None:
         environ = os.environ if environ is None else environ
-        dirs = _async_dir.candidate_async_dirs(async_dir, environ)
+        dirs = _async_dir.candidate_async_dirs(environ=environ)
         # a task environment entry ANSIBLE_ASYNC_DIR (how cores before 2.8 set the dir) is searched too
-        env_dir = environ.get(_async_dir.ASYNC_DIR_ENV)
-        if env_dir and async_dir:
-            for d in _async_dir.candidate_async_dirs(env_dir, environ):
+        task_dir = environ.get(_async_dir.TASK_ASYNC_DIR_ENV)
+        if task_dir:
+            for d in _async_dir.candidate_async_dirs(task_dir, environ):
                 if d not in dirs:
                     dirs.append(d)
         self.dirs = dirs
@@ -500,7 +499,7 @@ def run(params: t.Mapping[str, t.Any], check_mode: bool = False,
     """Carry out one call of the module; raises _record.JobError (msg, result) for a failed task."""
     _check_numbers(params)
     mode = params.get('mode') or STATUS
-    ctx = Context(params.get('_async_dir'), environ, check_mode)
+    ctx = Context(environ, check_mode)
     tail = params.get('tail')
     tail = 10 if tail is None else tail
     now = time.time()

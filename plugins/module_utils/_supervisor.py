@@ -124,7 +124,6 @@ def _overwrite_in_place(path: str, data: bytes) -> None:
 JOB_ARGUMENT_SPEC = dict(
     time_limit=dict(type='float'),
     kill_grace=dict(type='float', default=DEFAULT_KILL_GRACE),
-    **_async_dir.ASYNC_DIR_ARGUMENT_SPEC
 )
 
 

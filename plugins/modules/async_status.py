@@ -167,7 +167,6 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
-  - asyncops.jobs.job.async_dir
 attributes:
   action:
     support: full
@@ -679,15 +678,13 @@ max_age:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.asyncops.jobs.plugins.module_utils import _async_dir
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _status
 
 
 def main() -> None:
-    argument_spec = dict(_status.ARGUMENT_SPEC, **_async_dir.ASYNC_DIR_ARGUMENT_SPEC)
     module = AnsibleModule(
-        argument_spec=argument_spec,
+        argument_spec=_status.ARGUMENT_SPEC,
         mutually_exclusive=_status.MUTUALLY_EXCLUSIVE,
         required_if=_status.REQUIRED_IF,
         supports_check_mode=True,

@@ -29,7 +29,6 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - asyncops.jobs.job
-  - asyncops.jobs.job.async_dir
   - ansible.builtin.files
 attributes:
   action:
@@ -1339,7 +1338,7 @@ def main() -> None:
             downloader.check_destination()
         except DownloadError as e:
             module.fail_json(msg=e.msg, **where)
-        async_dir = _async_dir.resolve_async_dir(params['_async_dir'])
+        async_dir = _async_dir.resolve_async_dir()
         try:
             launched = _supervisor.launch(spec, async_dir)
         except _supervisor.LaunchError as e:

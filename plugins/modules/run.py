@@ -30,7 +30,6 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - asyncops.jobs.job
-  - asyncops.jobs.job.async_dir
 attributes:
   action:
     support: full
@@ -563,7 +562,8 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    async_dir = _async_dir.resolve_async_dir(params['_async_dir'])
+    async_dir = _async_dir.resolve_async_dir()
+    _async_dir.restore_task_environment(os.environ)
     if params['executable'] and not params['shell'] and not params['batch']:
         module.warn('executable is used with shell only; ignored')
     if params['keep_record'] and not params['wait']:

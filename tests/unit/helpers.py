@@ -20,6 +20,7 @@ import sys
 import textwrap
 import time
 import typing as t
+from unittest.mock import MagicMock
 
 import pytest
 
@@ -48,6 +49,21 @@ def run_module(main: t.Callable[[], None], capsys, args: t.Mapping[str, t.Any]) 
             main()
     out = capsys.readouterr().out
     return e.value.code, json.loads(out.strip().splitlines()[-1])
+
+
+def record_module_environments(action: t.Any, module_result: t.Optional[t.Mapping[str, t.Any]] = None) -> t.List[t.Dict[str, t.Any]]:
+    """Make action._execute_module a mock that records, per call, the module's environment as core computes it."""
+    environments = []  # type: t.List[t.Dict[str, t.Any]]
+    action._templar = MagicMock()
+    action._templar.template.side_effect = lambda value: value
+
+    def execute(**kwargs: t.Any) -> t.Dict[str, t.Any]:
+        environment = {}  # type: t.Dict[str, t.Any]
+        action._compute_environment_string(environment)
+        environments.append(environment)
+        return dict(module_result or {})
+    action._execute_module = MagicMock(side_effect=execute)
+    return environments
 
 
 def wait_gone(pid: int, timeout: float = 20.0) -> None:
@@ -228,9 +244,8 @@ def write_job(adir: str, jid: str, obj: t.Any, mtime: t.Optional[float] = None) 
 
 
 def run_status(adir: str, **params: t.Any) -> t.Dict[str, t.Any]:
-    """One call of asyncops.jobs.async_status's logic on adir."""
-    params.setdefault('_async_dir', adir)
-    return _status.run(params, check_mode=params.pop('check_mode', False), environ={})
+    """One call of asyncops.jobs.async_status's logic on adir (in the environment, as the action plugin passes it)."""
+    return _status.run(params, check_mode=params.pop('check_mode', False), environ={'ANSIBLE_ASYNC_DIR': adir})
 
 
 def populate_async_dir(adir: str, now: float) -> None:

@@ -16,7 +16,7 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.asyncops.jobs.plugins.action import _async_status as action_mod
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _status
-from ansible_collections.asyncops.jobs.tests.unit.helpers import write_job
+from ansible_collections.asyncops.jobs.tests.unit.helpers import record_module_environments, write_job
 
 RUNNING = {'started': True, 'finished': False, 'ansible_job_id': 'j1.2',
            'results_file': '/root/.ansible_async/j1.2', 'asyncops': {'state': 'running', 'elapsed': 1.0}}
@@ -57,8 +57,10 @@ def module_args(action):
 
 def test_status_is_one_module_run_with_the_unexpanded_async_dir():
     action = make_action({'jid': 'j1.2'}, RUNNING)
+    environments = record_module_environments(action, RUNNING)
     result = action.run(task_vars={})
-    assert module_args(action) == {'jid': 'j1.2', '_async_dir': '~/.my_async'}
+    assert module_args(action) == {'jid': 'j1.2'}
+    assert environments == [{'ANSIBLE_ASYNC_DIR': '~/.my_async'}]
     assert result['started'] is True and result['finished'] is False and result['asyncops']['state'] == 'running'
     assert 'state' not in result
     # the built-in's defaults
@@ -68,8 +70,17 @@ def test_status_is_one_module_run_with_the_unexpanded_async_dir():
 def test_default_async_dir():
     action = make_action({'jid': 'j1.2'}, RUNNING)
     action._connection._shell.get_option.side_effect = KeyError('async_dir')
+    environments = record_module_environments(action, RUNNING)
     action.run(task_vars={})
-    assert module_args(action)['_async_dir'] == '~/.ansible_async'
+    assert environments == [{'ANSIBLE_ASYNC_DIR': '~/.ansible_async'}]
+
+
+def test_the_internal_option_is_gone():
+    """The async dir comes in the module's environment: _async_dir fails as any unknown option, before the target."""
+    action = make_action({'jid': 'j1.2', '_async_dir': '/tmp/elsewhere'}, RUNNING)
+    result = action.run(task_vars={})
+    assert result['failed'] is True and 'Unsupported parameters' in result['msg'] and '_async_dir' in result['msg']
+    assert action._execute_module.call_count == 0
 
 
 def test_started_and_finished_become_bools():
@@ -160,7 +171,7 @@ def test_options_are_checked_on_the_controller(args):
 def test_only_the_given_options_are_sent():
     action = make_action({'jids': ['j1.1'], 'mode': 'wait', 'wait_timeout': 5}, {'jobs': []})
     action.run(task_vars={})
-    assert module_args(action) == {'jids': ['j1.1'], 'mode': 'wait', 'wait_timeout': 5, '_async_dir': '~/.my_async'}
+    assert module_args(action) == {'jids': ['j1.1'], 'mode': 'wait', 'wait_timeout': 5}
 
 
 def test_check_mode_is_passed_through():
@@ -197,10 +208,9 @@ def test_bad_job_ids_are_refused_before_the_target_is_touched(args):
 
 def module_on(adir):
     """An _execute_module that runs the module's logic on adir, as the module would on the target."""
-    def execute(module_name, module_args, task_vars):
-        params = dict(module_args, _async_dir=adir)
+    def execute(module_name, module_args, task_vars, wrap_async=False):
         try:
-            return _status.run(params, environ={})
+            return _status.run(module_args, environ={'ANSIBLE_ASYNC_DIR': adir})
         except _record.JobError as e:
             return dict(e.result, failed=True, msg=e.msg)
     return execute

@@ -17,34 +17,30 @@ from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.tests.unit.helpers import mode_of, write_file
 
 
-def test_resolve_explicit_beats_env_beats_default(monkeypatch, tmp_path):
+def test_resolve_env_else_default(monkeypatch, tmp_path):
     monkeypatch.setenv('HOME', str(tmp_path / 'home'))
     monkeypatch.setenv(_async_dir.ASYNC_DIR_ENV, str(tmp_path / 'env'))
-    assert _async_dir.resolve_async_dir(str(tmp_path / 'explicit')) == str(tmp_path / 'explicit')
     assert _async_dir.resolve_async_dir() == str(tmp_path / 'env')
     assert _async_dir.resolve_async_dir(None) == str(tmp_path / 'env')
-    assert _async_dir.resolve_async_dir('') == str(tmp_path / 'env')
     monkeypatch.setenv(_async_dir.ASYNC_DIR_ENV, '')
     assert _async_dir.resolve_async_dir() == str(tmp_path / 'home' / '.ansible_async')
     monkeypatch.delenv(_async_dir.ASYNC_DIR_ENV)
     assert _async_dir.resolve_async_dir() == str(tmp_path / 'home' / '.ansible_async')
     # an explicit environment mapping is where ANSIBLE_ASYNC_DIR is looked up
-    assert _async_dir.resolve_async_dir(None, {_async_dir.ASYNC_DIR_ENV: str(tmp_path / 'm')}) == str(tmp_path / 'm')
-    assert _async_dir.resolve_async_dir(None, {}) == str(tmp_path / 'home' / '.ansible_async')
+    assert _async_dir.resolve_async_dir({_async_dir.ASYNC_DIR_ENV: str(tmp_path / 'm')}) == str(tmp_path / 'm')
+    assert _async_dir.resolve_async_dir({}) == str(tmp_path / 'home' / '.ansible_async')
 
 
 def test_resolve_expands_tilde_and_vars(monkeypatch, tmp_path):
+    """The action plugins pass the shell option unexpanded: ~ and $VARS expand here, on the target."""
     monkeypatch.setenv('HOME', str(tmp_path / 'home'))
     monkeypatch.setenv('JOBS_TEST_DIR', str(tmp_path / 'vars'))
-    assert _async_dir.resolve_async_dir('~/jobs') == str(tmp_path / 'home' / 'jobs')
-    assert _async_dir.resolve_async_dir('~') == str(tmp_path / 'home')
-    assert _async_dir.resolve_async_dir('$JOBS_TEST_DIR/a') == str(tmp_path / 'vars' / 'a')
-    assert _async_dir.resolve_async_dir('${JOBS_TEST_DIR}/b') == str(tmp_path / 'vars' / 'b')
-    monkeypatch.setenv(_async_dir.ASYNC_DIR_ENV, '$JOBS_TEST_DIR/env')
-    assert _async_dir.resolve_async_dir() == str(tmp_path / 'vars' / 'env')
-    monkeypatch.chdir(str(tmp_path))
-    assert _async_dir.resolve_async_dir('rel/dir') == str(tmp_path / 'rel' / 'dir')
-    assert _async_dir.resolve_async_dir(str(tmp_path / 'a' / '..' / 'b')) == str(tmp_path / 'b')
+    for raw, expected in (('~/jobs', tmp_path / 'home' / 'jobs'), ('~', tmp_path / 'home'),
+                          ('$JOBS_TEST_DIR/a', tmp_path / 'vars' / 'a'), ('${JOBS_TEST_DIR}/b', tmp_path / 'vars' / 'b'),
+                          ('rel/dir', tmp_path / 'rel' / 'dir'), (str(tmp_path / 'a' / '..' / 'b'), tmp_path / 'b')):
+        monkeypatch.chdir(str(tmp_path))
+        monkeypatch.setenv(_async_dir.ASYNC_DIR_ENV, raw)
+        assert _async_dir.resolve_async_dir() == str(expected), raw
 
 
 def test_expansion_reads_the_environ_given(monkeypatch, tmp_path):
@@ -53,17 +49,27 @@ def test_expansion_reads_the_environ_given(monkeypatch, tmp_path):
     monkeypatch.setenv('JOBS_TEST_DIR', str(tmp_path / 'process-vars'))
     env = {'HOME': str(tmp_path / 'job-home'), 'JOBS_TEST_DIR': str(tmp_path / 'job-vars')}
     assert _async_dir.resolve_async_dir(environ=env) == str(tmp_path / 'job-home' / '.ansible_async')
-    assert _async_dir.resolve_async_dir('$JOBS_TEST_DIR/a', environ=env) == str(tmp_path / 'job-vars' / 'a')
-    assert _async_dir.resolve_async_dir('${JOBS_TEST_DIR}/b', environ=env) == str(tmp_path / 'job-vars' / 'b')
-    assert _async_dir.resolve_async_dir('$UNSET_JOBS_VAR/c', environ=env) == os.path.abspath('$UNSET_JOBS_VAR/c')
-    env[_async_dir.ASYNC_DIR_ENV] = '~/from-env'
-    assert _async_dir.resolve_async_dir(environ=env) == str(tmp_path / 'job-home' / 'from-env')
+    for raw, expected in (('$JOBS_TEST_DIR/a', str(tmp_path / 'job-vars' / 'a')), ('${JOBS_TEST_DIR}/b', str(tmp_path / 'job-vars' / 'b')),
+                          ('$UNSET_JOBS_VAR/c', os.path.abspath('$UNSET_JOBS_VAR/c')), ('~/from-env', str(tmp_path / 'job-home' / 'from-env'))):
+        assert _async_dir.resolve_async_dir(environ=dict(env, **{_async_dir.ASYNC_DIR_ENV: raw})) == expected, raw
     # what it does not set comes from this process's environment
     assert _async_dir.resolve_async_dir(environ={}) == str(tmp_path / 'process-home' / '.ansible_async')
-    assert _async_dir.resolve_async_dir('$JOBS_TEST_DIR', environ={'HOME': '/elsewhere'}) == str(tmp_path / 'process-vars')
+    assert _async_dir.resolve_async_dir(environ={'HOME': '/elsewhere', _async_dir.ASYNC_DIR_ENV: '$JOBS_TEST_DIR'}) == str(tmp_path / 'process-vars')
     monkeypatch.delenv('HOME')
     passwd_home = os.path.abspath(pwd.getpwuid(os.geteuid()).pw_dir)
     assert _async_dir.resolve_async_dir(environ={}) == os.path.join(passwd_home, '.ansible_async')
+
+
+@pytest.mark.parametrize('environ, expected', [
+    ({'ANSIBLE_ASYNC_DIR': '~/.jobs', 'PATH': '/bin'}, {'PATH': '/bin'}),
+    ({'ANSIBLE_ASYNC_DIR': '~/.jobs', 'ASYNCOPS_TASK_ASYNC_DIR': '/own'}, {'ANSIBLE_ASYNC_DIR': '/own'}),
+    ({'ANSIBLE_ASYNC_DIR': '~/.jobs', 'ASYNCOPS_TASK_ASYNC_DIR': ''}, {}),
+    ({}, {}),
+])
+def test_restore_task_environment(environ, expected):
+    """What a job of the task inherits: the action plugin's entry out, the task's own back."""
+    _async_dir.restore_task_environment(environ)
+    assert environ == expected
 
 
 def test_candidates_home_overridden(monkeypatch, tmp_path):

@@ -54,12 +54,15 @@ def test_tail_lines_reads_a_bounded_amount(tmp_path):
 def test_context_searches_home_and_passwd_home_and_task_env(tmp_path, monkeypatch):
     monkeypatch.setattr(_async_dir, '_passwd_home', lambda: str(tmp_path / 'pw'))
     monkeypatch.setenv('HOME', str(tmp_path / 'env'))
-    ctx = _status.Context('~/.ansible_async', {}, False)
+    ctx = _status.Context({'ANSIBLE_ASYNC_DIR': '~/.ansible_async'}, False)
+    assert ctx.dirs == [str(tmp_path / 'env' / '.ansible_async'), str(tmp_path / 'pw' / '.ansible_async')]
+    ctx = _status.Context({}, False)  # no ANSIBLE_ASYNC_DIR: core's default
     assert ctx.dirs == [str(tmp_path / 'env' / '.ansible_async'), str(tmp_path / 'pw' / '.ansible_async')]
     monkeypatch.setenv('HOME', str(tmp_path / 'pw'))
-    ctx = _status.Context('~/.ansible_async', {'ANSIBLE_ASYNC_DIR': str(tmp_path / 'x')})
+    # the task's own environment entry, which the action plugin passes on under another name, comes after
+    ctx = _status.Context({'ANSIBLE_ASYNC_DIR': '~/.ansible_async', 'ASYNCOPS_TASK_ASYNC_DIR': str(tmp_path / 'x')})
     assert ctx.dirs == [str(tmp_path / 'pw' / '.ansible_async'), str(tmp_path / 'x')]
-    ctx = _status.Context(None, {'ANSIBLE_ASYNC_DIR': str(tmp_path / 'x')})
+    ctx = _status.Context({'ANSIBLE_ASYNC_DIR': str(tmp_path / 'x'), 'ASYNCOPS_TASK_ASYNC_DIR': str(tmp_path / 'x')})
     assert ctx.dirs == [str(tmp_path / 'x')]
 
 
@@ -73,12 +76,12 @@ def test_job_written_under_overridden_home_is_found(tmp_path, monkeypatch):
     write_job(str(pw_dir), 'j3.4', {'rc': 0, 'ansible_job_id': 'j3.4'})
     monkeypatch.setenv('HOME', str(tmp_path / 'env'))
     for jid, where in (('j1.2', env_dir), ('j3.4', pw_dir)):
-        result = _status.run({'jid': jid, '_async_dir': '~/.ansible_async'}, environ={})
+        result = _status.run({'jid': jid}, environ={'ANSIBLE_ASYNC_DIR': '~/.ansible_async'})
         assert result['asyncops']['state'] == 'succeeded' and result['results_file'] == str(where / jid)
     # with HOME the passwd home, the record written under the other HOME is out of reach (as for the built-in)
     monkeypatch.setenv('HOME', str(tmp_path / 'pw'))
     with pytest.raises(_record.JobError, match='could not find job'):
-        _status.run({'jid': 'j1.2', '_async_dir': '~/.ansible_async'}, environ={})
+        _status.run({'jid': 'j1.2'}, environ={'ANSIBLE_ASYNC_DIR': '~/.ansible_async'})
 
 
 def test_unknown_job_fails_like_the_builtin(adir):

@@ -231,7 +231,7 @@ def test_job_argument_spec_is_a_copy():
     spec = S.job_argument_spec()
     spec['time_limit']['aliases'] = ['timeout']
     assert 'aliases' not in S.JOB_ARGUMENT_SPEC['time_limit']
-    assert set(spec) == {'time_limit', 'kill_grace', '_async_dir'}
+    assert set(spec) == {'time_limit', 'kill_grace'}
 
 
 def test_handshake_messages():

@@ -22,9 +22,11 @@ def call(capsys, **args):
 
 
 @pytest.fixture
-def adir(tmp_path):
+def adir(tmp_path, monkeypatch):
+    """The job dir, in the module's environment as the action plugin puts it there."""
     d = tmp_path / 'async'
     d.mkdir()
+    monkeypatch.setenv('ANSIBLE_ASYNC_DIR', str(d))
     return str(d)
 
 
@@ -37,7 +39,7 @@ def test_status_of_a_finished_job_prints_the_job_result(capsys, adir):
     record = {'rc': 0, 'changed': True, 'stdout': 'hello', 'path': '/nonexistent/x',
               'warnings': ['a warning of the job'], 'ansible_job_id': 'j1.2'}
     write(adir, 'j1.2', record)
-    code, result = call(capsys, jid='j1.2', _async_dir=adir)
+    code, result = call(capsys, jid='j1.2')
     assert code == 0
     ours = result.pop('asyncops')
     # as the job wrote it (no re-processing of warnings or path), plus exactly the keys the built-in adds
@@ -48,7 +50,7 @@ def test_status_of_a_finished_job_prints_the_job_result(capsys, adir):
 def test_a_file_jobs_state_and_elapsed_come_back_untouched(capsys, adir):
     record = {'changed': True, 'state': 'directory', 'path': '/srv/x', 'elapsed': 3, 'progress': 'x'}
     write(adir, 'j1.2', record)
-    code, result = call(capsys, jid='j1.2', _async_dir=adir)
+    code, result = call(capsys, jid='j1.2')
     assert code == 0 and result['asyncops']['state'] == 'succeeded'
     del result['asyncops']
     assert result == dict(record, ansible_job_id='j1.2', started=True, finished=True,
@@ -57,19 +59,20 @@ def test_a_file_jobs_state_and_elapsed_come_back_untouched(capsys, adir):
 
 def test_a_failed_job_fails_the_task(capsys, adir):
     write(adir, 'j1.2', {'rc': 3, 'failed': True, 'msg': 'boom'})
-    code, result = call(capsys, jid='j1.2', _async_dir=adir)
+    code, result = call(capsys, jid='j1.2')
     assert result['failed'] is True and result['msg'] == 'boom' and result['asyncops']['state'] == 'failed'
-    code, result = call(capsys, jid='j1.2', _async_dir=adir, fail_on_job_failure=False)
+    code, result = call(capsys, jid='j1.2', fail_on_job_failure=False)
     assert result['failed'] is False and result['asyncops']['state'] == 'failed'
     assert result['asyncops']['job_failed'] is True
 
 
-def test_unknown_job(capsys, adir):
-    code, result = call(capsys, jid='j1.2', _async_dir=adir)
+def test_unknown_job(capsys, adir, monkeypatch):
+    code, result = call(capsys, jid='j1.2')
     assert code == 1 and result['failed'] is True and result['msg'] == 'could not find job'
     assert result['started'] is True and result['finished'] is True and result['ansible_job_id'] == 'j1.2'
     assert result['asyncops']['searched']['dirs'] == [adir] and 'searched' not in result
-    code, result = call(capsys, jid='j1.2', _async_dir=adir + '/missing')
+    monkeypatch.setenv('ANSIBLE_ASYNC_DIR', adir + '/missing')
+    code, result = call(capsys, jid='j1.2')
     assert code == 1 and result['msg'] == 'could not find job'
     assert result['asyncops']['searched']['dirs'] == [adir + '/missing']
 
@@ -77,7 +80,7 @@ def test_unknown_job(capsys, adir):
 def test_traversal_jid_is_refused(capsys, tmp_path, adir):
     canary = tmp_path / 'f'
     canary.write_text('x')
-    code, result = call(capsys, jid='../f', mode='cleanup', _async_dir=adir)
+    code, result = call(capsys, jid='../f', mode='cleanup')
     assert code == 1 and 'invalid job id' in result['msg'] and canary.exists()
 
 
@@ -94,45 +97,60 @@ def test_traversal_jid_is_refused(capsys, tmp_path, adir):
     ({'jid': 'j1.2', 'mode': 'kill', 'grace': 5}, 'Unsupported parameters'),    # renamed kill_grace
 ])
 def test_option_errors(capsys, adir, args, match):
-    code, result = call(capsys, _async_dir=adir, **args)
+    code, result = call(capsys, **args)
     assert code == 1 and match in result['msg']
 
 
 def test_list_and_prune_use_exit_json(capsys, adir):
     write(adir, 'j1.2', {'rc': 0})
-    code, result = call(capsys, mode='list', _async_dir=adir)
+    code, result = call(capsys, mode='list')
     assert code == 0 and [j['ansible_job_id'] for j in result['jobs']] == ['j1.2']
     assert result['changed'] is False
-    code, result = call(capsys, mode='prune', max_age='0s', _async_dir=adir, _ansible_check_mode=True)
+    code, result = call(capsys, mode='prune', max_age='0s', _ansible_check_mode=True)
     assert code == 0 and result['removed'] == ['j1.2'] and result['changed'] is True
     assert os.path.exists(os.path.join(adir, 'j1.2'))  # check mode
-    code, result = call(capsys, mode='prune', max_age=0, _async_dir=adir)
+    code, result = call(capsys, mode='prune', max_age=0)
     assert result['removed'] == ['j1.2'] and not os.path.exists(os.path.join(adir, 'j1.2'))
 
 
 def test_cleanup_in_check_mode_changes_nothing(capsys, adir):
     write(adir, 'j1.2', {'rc': 0})
-    code, result = call(capsys, jid='j1.2', mode='cleanup', _async_dir=adir, _ansible_check_mode=True)
+    code, result = call(capsys, jid='j1.2', mode='cleanup', _ansible_check_mode=True)
     assert code == 0 and result['changed'] is False and result['erased'] == os.path.join(adir, 'j1.2')
     assert os.path.exists(os.path.join(adir, 'j1.2'))
-    code, result = call(capsys, jid='j1.2', mode='cleanup', _async_dir=adir)
+    code, result = call(capsys, jid='j1.2', mode='cleanup')
     assert not os.path.exists(os.path.join(adir, 'j1.2'))
 
 
 def test_many_jobs(capsys, adir):
     write(adir, 'j1.1', {'rc': 0})
     write(adir, 'j1.2', {'rc': 1, 'failed': True})
-    code, result = call(capsys, jids=['j1.1', 'j1.2'], _async_dir=adir)
+    code, result = call(capsys, jids=['j1.1', 'j1.2'])
     assert result['failed'] is True and result['summary']['failed'] == 1 and result['summary']['total'] == 2
-    code, result = call(capsys, jids=['j1.1', 'j1.2'], mode='wait', wait_timeout=1, _async_dir=adir,
+    code, result = call(capsys, jids=['j1.1', 'j1.2'], mode='wait', wait_timeout=1,
                         fail_on_job_failure=False)
     assert 'failed' not in result and result['finished'] is True and result['asyncops']['waited'] < 1
     assert [j['asyncops']['state'] for j in result['jobs']] == ['succeeded', 'failed']
 
 
-def test_async_dir_from_the_environment_without_the_action(capsys, adir, monkeypatch):
-    """Run under the built-in wrapper (no _async_dir): $ANSIBLE_ASYNC_DIR, as core's modules do."""
-    write(adir, 'j1.2', {'rc': 0})
-    monkeypatch.setenv('ANSIBLE_ASYNC_DIR', adir)
+def test_async_dir_from_the_environment(capsys, tmp_path, monkeypatch):
+    """$ANSIBLE_ASYNC_DIR (set by the action plugin or core's wrapper), else ~/.ansible_async, as core's modules do."""
+    monkeypatch.setenv('HOME', str(tmp_path))
+    monkeypatch.delenv('ANSIBLE_ASYNC_DIR', raising=False)
+    default = tmp_path / '.ansible_async'
+    default.mkdir()
+    write(str(default), 'j1.2', {'rc': 0})
     code, result = call(capsys, jid='j1.2')
-    assert code == 0 and result['results_file'] == os.path.join(adir, 'j1.2')
+    assert code == 0 and result['results_file'] == str(default / 'j1.2')
+    monkeypatch.setenv('ANSIBLE_ASYNC_DIR', '~/jobs')  # ~ unexpanded, as the action plugin passes it
+    (tmp_path / 'jobs').mkdir()
+    write(str(tmp_path / 'jobs'), 'j3.4', {'rc': 0})
+    code, result = call(capsys, jid='j3.4')
+    assert code == 0 and result['results_file'] == str(tmp_path / 'jobs' / 'j3.4')
+
+
+def test_the_internal_option_is_gone(capsys, adir):
+    """The async dir comes in the environment only: a task passing _async_dir fails as with any unknown option."""
+    write(adir, 'j1.2', {'rc': 0})
+    code, result = call(capsys, jid='j1.2', _async_dir=adir)
+    assert code == 1 and 'Unsupported parameters' in result['msg'] and '_async_dir' in result['msg']

@@ -513,6 +513,15 @@ def test_dest_directory_and_errors(capsys, server, tmp_path):
     assert result['failed'] and 'does not exist' in result['msg']
 
 
+def test_the_internal_async_dir_option_is_gone(capsys, server, tmp_path):
+    """The async dir comes in the module's environment: _async_dir is refused as any unknown option."""
+    requests = len(server.log())
+    result = call(capsys, url=server.base + '/file.bin', dest=str(tmp_path / 'f'), background=True,
+                  _async_dir=str(tmp_path / 'async'))
+    assert result['failed'] and 'Unsupported parameters' in result['msg'] and '_async_dir' in result['msg']
+    assert os.listdir(str(tmp_path)) == [] and len(server.log()) == requests
+
+
 def test_file_url(capsys, server, tmp_path):
     src = tmp_path / 'src.bin'
     src.write_bytes(b'local data')
@@ -676,13 +685,14 @@ def test_directory_link_of_another_user_is_not_followed(capsys, server, tmp_path
 # ---------------------------------------------------------------- as a job of this collection
 
 
-def test_background_job_reports_progress_and_result(capsys, server, tmp_path):
+def test_background_job_reports_progress_and_result(capsys, server, tmp_path, monkeypatch):
     async_dir = str(tmp_path / 'async')
+    monkeypatch.setenv('ANSIBLE_ASYNC_DIR', async_dir)
     dest = str(tmp_path / 'bg.bin')
     remote_tmp = tmp_path / 'remote_tmp'
     remote_tmp.mkdir()
     launched = call(capsys, url=server.base + '/file.bin?rate=600000', dest=dest, background=True,
-                    time_limit=30, _async_dir=async_dir, _ansible_remote_tmp=str(remote_tmp))
+                    time_limit=30, _ansible_remote_tmp=str(remote_tmp))
     assert set(launched) - {'invocation'} == {'changed', 'started', 'finished', 'ansible_job_id', 'results_file',
                                               'asyncops'}
     assert launched['started'] and not launched['finished'] and launched['asyncops']['dest'] == dest
@@ -701,12 +711,13 @@ def test_background_job_reports_progress_and_result(capsys, server, tmp_path):
     assert list(remote_tmp.iterdir()) == []
 
 
-def test_background_result_follows_the_contract(capsys, server, tmp_path):
+def test_background_result_follows_the_contract(capsys, server, tmp_path, monkeypatch):
     async_dir = str(tmp_path / 'async')
+    monkeypatch.setenv('ANSIBLE_ASYNC_DIR', async_dir)
     dest = str(tmp_path / 'bg.bin')
     cut_download(capsys, server.base + '/file.bin', dest)
     theirs = get_url_keys(capsys, GET_URL_DOWNLOADED, url=server.base + '/file.bin', dest=str(tmp_path / 'theirs.bin'))
-    launched = call(capsys, url=server.base + '/file.bin', dest=dest, background=True, _async_dir=async_dir)
+    launched = call(capsys, url=server.base + '/file.bin', dest=dest, background=True)
     wait_gone(launched['asyncops']['supervisor_pid'])
     record = _record.read_record(async_dir, launched['ansible_job_id'])
     own = _record.job_result(record)
@@ -716,12 +727,13 @@ def test_background_result_follows_the_contract(capsys, server, tmp_path):
     assert record['status_code'] == 206 and open(dest, 'rb').read() == server.content
 
 
-def test_background_in_check_mode_starts_nothing(capsys, server, tmp_path):
+def test_background_in_check_mode_starts_nothing(capsys, server, tmp_path, monkeypatch):
     async_dir = str(tmp_path / 'async')
+    monkeypatch.setenv('ANSIBLE_ASYNC_DIR', async_dir)
     dest = str(tmp_path / 'bg.bin')
     requests = len(server.log())
     result = call(capsys, url=server.base + '/file.bin', dest=dest, background=True, time_limit=60,
-                  _async_dir=async_dir, _ansible_check_mode=True)
+                  _ansible_check_mode=True)
     assert result['changed'] is True and result['started'] is False and result['finished'] is False
     assert _record.is_check_mode_jid(result['ansible_job_id']) and 'results_file' not in result
     assert result['msg'] == 'would start a download job: download %s/file.bin to %s' % (server.base, dest)
@@ -732,12 +744,13 @@ def test_background_in_check_mode_starts_nothing(capsys, server, tmp_path):
     assert os.listdir(str(tmp_path)) == [] and len(server.log()) == requests
 
 
-def test_background_failure_is_in_the_record(capsys, server, tmp_path):
+def test_background_failure_is_in_the_record(capsys, server, tmp_path, monkeypatch):
     async_dir = str(tmp_path / 'async')
+    monkeypatch.setenv('ANSIBLE_ASYNC_DIR', async_dir)
     remote_tmp = tmp_path / 'remote_tmp'
     remote_tmp.mkdir()
     launched = call(capsys, url=server.base + '/missing.bin', dest=str(tmp_path / 'x'), background=True,
-                    _async_dir=async_dir, _ansible_remote_tmp=str(remote_tmp))
+                    _ansible_remote_tmp=str(remote_tmp))
     wait_gone(launched['asyncops']['supervisor_pid'])
     record = _record.read_record(async_dir, launched['ansible_job_id'])
     assert record['failed'] and record['status_code'] == 404 and record['msg'] == 'Request failed'

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+from unittest import mock
 
 import pytest
 
@@ -17,12 +18,15 @@ from ansible_collections.asyncops.jobs.tests.unit.helpers import run_module, wai
 
 
 def call(capsys, **args):
-    """Run the module's main() and return its result."""
-    return run_module(run.main, capsys, args)[1]
+    """Run the module's main() and return its result; os.environ is as it was after (main() changes it)."""
+    with mock.patch.dict(os.environ):
+        return run_module(run.main, capsys, args)[1]
 
 
 @pytest.fixture
-def async_dir(tmp_path):
+def async_dir(tmp_path, monkeypatch):
+    """The job dir, in the module's environment as the action plugin puts it there."""
+    monkeypatch.setenv('ANSIBLE_ASYNC_DIR', str(tmp_path / 'async'))
     return str(tmp_path / 'async')
 
 
@@ -74,8 +78,7 @@ def test_build_spec_batch_item_inherits():
 # ---------------------------------------------------------------- the module
 
 def test_check_mode_starts_nothing_and_returns_a_check_mode_jid(capsys, async_dir, tmp_path):
-    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), time_limit=30, _async_dir=async_dir,
-                  _ansible_check_mode=True)
+    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), time_limit=30, _ansible_check_mode=True)
     assert result['changed'] is True and result['started'] is False and result['finished'] is False
     assert _record.is_check_mode_jid(result['ansible_job_id']) and 'results_file' not in result
     assert result['msg'] == 'would start the job: touch %s' % (tmp_path / 'x')
@@ -83,12 +86,12 @@ def test_check_mode_starts_nothing_and_returns_a_check_mode_jid(capsys, async_di
     assert result['asyncops']['state'] == 'not_started' and result['asyncops']['check_mode'] is True
     assert result['asyncops']['kind'] == 'run' and result['asyncops']['time_limit'] == 30.0
     assert not os.path.exists(str(tmp_path / 'x')) and not os.path.exists(async_dir)
-    again = call(capsys, cmd='true', _async_dir=async_dir, _ansible_check_mode=True)
+    again = call(capsys, cmd='true', _ansible_check_mode=True)
     assert again['ansible_job_id'] != result['ansible_job_id']
 
 
 def test_check_mode_with_wait_says_what_would_run_without_a_jid(capsys, async_dir, tmp_path):
-    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), wait=True, _async_dir=async_dir, _ansible_check_mode=True)
+    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), wait=True, _ansible_check_mode=True)
     assert result['changed'] is True and result['msg'] == 'would run the job: touch %s' % (tmp_path / 'x')
     assert result['cmd'] == ['touch', str(tmp_path / 'x')]
     for key in ('ansible_job_id', 'started', 'finished', 'results_file'):
@@ -99,33 +102,31 @@ def test_check_mode_with_wait_says_what_would_run_without_a_jid(capsys, async_di
 
 def test_check_mode_skip_stays_a_skip_with_a_check_mode_jid(capsys, async_dir, tmp_path):
     # outside check mode a skip returns a jid whose record is finished; in check mode a check-mode jid, finished
-    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), creates=str(tmp_path), _async_dir=async_dir,
-                  _ansible_check_mode=True)
+    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), creates=str(tmp_path), _ansible_check_mode=True)
     assert result['changed'] is False and result['rc'] == 0
     assert result['msg'] == "Would not run command since '%s' exists" % tmp_path
     assert result['stdout'] == 'skipped, since %s exists' % tmp_path
     assert _record.is_check_mode_jid(result['ansible_job_id'])
     assert result['started'] is False and result['finished'] is True
     assert result['asyncops']['state'] == 'not_started' and result['asyncops']['reason'] == 'skipped'
-    result = call(capsys, cmd='true', removes=str(tmp_path / 'none'), wait=True, _async_dir=async_dir,
-                  _ansible_check_mode=True)
+    result = call(capsys, cmd='true', removes=str(tmp_path / 'none'), wait=True, _ansible_check_mode=True)
     assert result['changed'] is False and 'ansible_job_id' not in result and 'finished' not in result
     assert not os.path.exists(str(tmp_path / 'x')) and not os.path.exists(async_dir)
 
 
 def test_creates_skips_with_a_finished_record(capsys, async_dir, tmp_path):
-    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), creates=str(tmp_path), _async_dir=async_dir)
+    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), creates=str(tmp_path))
     assert not result['changed'] and result['finished'] and result['rc'] == 0
     assert result['msg'] == "Did not run command since '%s' exists" % tmp_path
     record = _record.read_record(async_dir, result['ansible_job_id'])
     assert _record.is_finished(record) and _record.record_state(record) == 'succeeded'
     assert record['asyncops']['reason'] == 'skipped'
-    result = call(capsys, cmd='true', removes=str(tmp_path / 'none'), wait=True, _async_dir=async_dir)
+    result = call(capsys, cmd='true', removes=str(tmp_path / 'none'), wait=True)
     assert not result['changed'] and 'ansible_job_id' not in result
 
 
 def test_launch_and_collect(capsys, async_dir):
-    result = call(capsys, shell='echo "$FOO"', env={'FOO': 'bar'}, time_limit=30, _async_dir=async_dir)
+    result = call(capsys, shell='echo "$FOO"', env={'FOO': 'bar'}, time_limit=30)
     assert result['changed'] and result['started'] and not result['finished']
     assert result['results_file'] == os.path.join(async_dir, result['ansible_job_id'])
     wait_gone(result['asyncops']['supervisor_pid'])
@@ -133,45 +134,65 @@ def test_launch_and_collect(capsys, async_dir):
     assert record['stdout'] == 'bar' and record['asyncops']['time_limit'] == 30.0
 
 
+def test_the_job_inherits_the_tasks_own_async_dir_entry_not_the_action_plugins(capsys, async_dir, monkeypatch):
+    """ANSIBLE_ASYNC_DIR only carries the async dir to the module: a command of the task sees the task's own, or none."""
+    show = 'echo "${ANSIBLE_ASYNC_DIR-unset} ${ASYNCOPS_TASK_ASYNC_DIR-unset}"'
+    outputs = []
+    for task_dir in (None, '/the/tasks/own'):
+        if task_dir:
+            monkeypatch.setenv('ASYNCOPS_TASK_ASYNC_DIR', task_dir)
+        result = call(capsys, shell=show)
+        assert result['results_file'] == os.path.join(async_dir, result['ansible_job_id'])
+        wait_gone(result['asyncops']['supervisor_pid'])
+        outputs.append(_record.read_record(async_dir, result['ansible_job_id'])['stdout'])
+    assert outputs == ['unset unset', '/the/tasks/own unset']
+
+
 def test_wait_returns_the_command_result(capsys, async_dir):
-    result = call(capsys, argv=['sh', '-c', 'echo out; echo err >&2; exit 4'], wait=True, _async_dir=async_dir)
+    result = call(capsys, argv=['sh', '-c', 'echo out; echo err >&2; exit 4'], wait=True)
     assert result['failed'] and result['rc'] == 4 and result['msg'] == 'non-zero return code'
     assert result['stdout'] == 'out' and result['stderr'] == 'err'
     assert 'ansible_job_id' not in result and os.listdir(async_dir) == []
-    result = call(capsys, cmd='sleep 5', time_limit=0.2, kill_grace=0, wait=True, keep_record=True,
-                  _async_dir=async_dir)
+    result = call(capsys, cmd='sleep 5', time_limit=0.2, kill_grace=0, wait=True, keep_record=True)
     assert result['failed'] and result['asyncops']['state'] == 'timeout'
     assert os.path.exists(result['results_file'])
 
 
 def test_command_not_found(capsys, async_dir):
-    result = call(capsys, cmd='/nonexistent/asyncops', _async_dir=async_dir)
+    result = call(capsys, cmd='/nonexistent/asyncops')
     assert result['failed'] and result['rc'] == 2 and 'No such file' in result['msg']
 
 
 def test_bad_progress_regex_and_exclusive_options(capsys, async_dir):
-    result = call(capsys, cmd='true', progress_regex='(?P<x>1)', _async_dir=async_dir)
+    result = call(capsys, cmd='true', progress_regex='(?P<x>1)')
     assert result['failed'] and 'named group percent' in result['msg']
-    result = call(capsys, cmd='true', argv=['true'], _async_dir=async_dir)
+    result = call(capsys, cmd='true', argv=['true'])
     assert result['failed'] and 'mutually exclusive' in result['msg']
-    result = call(capsys, _async_dir=async_dir)
+    result = call(capsys)
     assert result['failed'] and 'one of the following is required' in result['msg']
-    result = call(capsys, batch=[{'cmd': 'true', 'shell': 'true'}], _async_dir=async_dir)
+    result = call(capsys, batch=[{'cmd': 'true', 'shell': 'true'}])
     assert result['failed'] and 'mutually exclusive' in result['msg']
 
 
 def test_timeout_is_no_name_of_the_time_limit(capsys, async_dir):
     # renamed time_limit before 1.0 (timeout is download's HTTP timeout, as on get_url): no alias is left
-    result = call(capsys, cmd='true', timeout=5, _async_dir=async_dir)
+    result = call(capsys, cmd='true', timeout=5)
     assert result['failed'] and 'Unsupported parameters' in result['msg'] and 'timeout' in result['msg']
-    result = call(capsys, batch=[{'cmd': 'true', 'timeout': 5}], _async_dir=async_dir)
+    result = call(capsys, batch=[{'cmd': 'true', 'timeout': 5}])
     assert result['failed'] and 'timeout' in result['msg']
     assert not os.path.exists(async_dir)
 
 
+def test_the_internal_async_dir_option_is_gone(capsys, async_dir, tmp_path):
+    """The async dir comes in the module's environment: _async_dir is refused as any unknown option."""
+    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), _async_dir=async_dir)
+    assert result['failed'] and 'Unsupported parameters' in result['msg'] and '_async_dir' in result['msg']
+    assert not os.path.exists(str(tmp_path / 'x')) and not os.path.exists(async_dir)
+
+
 def test_batch(capsys, async_dir):
     result = call(capsys, batch=[{'name': 'a', 'cmd': 'echo a'}, {'argv': ['echo', 'b'], 'time_limit': 5}],
-                  concurrency=1, _async_dir=async_dir)
+                  concurrency=1)
     assert result['changed'] and result['asyncops']['concurrency'] == 1
     assert 'concurrency' not in result and 'supervisor_pid' not in result
     assert [j['name'] for j in result['jobs']] == ['a', 'echo b']
@@ -180,7 +201,7 @@ def test_batch(capsys, async_dir):
     records = [_record.read_record(async_dir, jid) for jid in result['ansible_job_ids']]
     assert [r['stdout'] for r in records] == ['a', 'b']
     assert records[1]['asyncops']['time_limit'] == 5.0
-    result = call(capsys, batch=[{'cmd': 'true'}, {'cmd': 'false'}], wait=True, _async_dir=async_dir)
+    result = call(capsys, batch=[{'cmd': 'true'}, {'cmd': 'false'}], wait=True)
     assert result['failed'] and result['msg'] == '1 of 2 jobs failed: false'
     assert [j['result']['rc'] for j in result['jobs']] == [0, 1]
 
@@ -188,7 +209,7 @@ def test_batch(capsys, async_dir):
 def test_batch_in_check_mode_starts_nothing(capsys, async_dir, tmp_path):
     made = str(tmp_path / 'made')
     result = call(capsys, batch=[{'cmd': 'touch %s' % made}, {'name': 'b', 'shell': 'touch %s' % made}], concurrency=1,
-                  _ansible_check_mode=True, _async_dir=async_dir)
+                  _ansible_check_mode=True)
     assert result['changed'] is True and result['started'] is False and result['finished'] is False
     expected = [('touch %s' % made, ['touch', made]), ('b', 'touch %s' % made)]
     assert [(j['name'], j['cmd']) for j in result['jobs']] == expected
@@ -196,7 +217,7 @@ def test_batch_in_check_mode_starts_nothing(capsys, async_dir, tmp_path):
     assert all(_record.is_check_mode_jid(jid) for jid in result['ansible_job_ids'])
     assert result['msg'] == 'would start 2 jobs, 1 at a time'
     assert result['asyncops'] == {'state': 'not_started', 'check_mode': True, 'concurrency': 1, 'size': 2}
-    waited = call(capsys, batch=[{'cmd': 'touch %s' % made}], wait=True, _ansible_check_mode=True, _async_dir=async_dir)
+    waited = call(capsys, batch=[{'cmd': 'touch %s' % made}], wait=True, _ansible_check_mode=True)
     assert waited['changed'] is True and 'ansible_job_ids' not in waited
     assert waited['jobs'] == [{'name': 'touch %s' % made, 'cmd': ['touch', made]}]
     assert not os.path.exists(made) and not os.path.exists(async_dir)
