@@ -304,6 +304,6 @@ def kill_jobs(located: t.Sequence[t.Tuple[str, str]], kill_grace: float,
         outcomes[plan.jid] = KillOutcome(
             plan.async_dir, plan.jid, plan.record, True, msg,
             {'signal': plan.signal, 'kill_grace': kill_grace, 'supervisor_notified': plan.supervisor_notified,
-             'recorded_by': plan.recorded_by, 'process_group': plan.pgid,
+             'recorded_by': plan.recorded_by, 'pgid': plan.pgid,
              'term_sent_at': plan.term_sent_at, 'kill_sent_at': plan.kill_sent_at})
     return [outcomes[jid] for _d, jid in located]

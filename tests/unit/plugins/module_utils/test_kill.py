@@ -297,5 +297,6 @@ def test_kill_core_job_while_the_daemonizing_wrapper_has_not_exited(adir, procs)
     procs.add(sleep.pid)
     result = run_status(adir, jid=jid, mode='kill', kill_grace=2)
     assert result['asyncops']['state'] == 'killed'
-    assert result['asyncops']['kill']['process_group'] == sleep.pgrp
+    assert result['asyncops']['kill']['pgid'] == sleep.pgrp == result['asyncops']['pgid']
+    assert 'process_group' not in result['asyncops']['kill']
     assert not alive(sleep.pid)
