@@ -8,6 +8,33 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
 
+    # The switch of the launchers, described once; the defaults differ by module (the sections below).
+    # The argument spec is job_argument_spec(background=...) in plugins/module_utils/_supervisor.py.
+    _BACKGROUND = r"""
+options:
+  background:
+    description:
+      - Whether the task starts a job and returns at once, or waits for the work to end and returns its result.
+      - V(true) starts the work as a job of this collection, under a supervisor detached from the connection, and
+        returns its job id (RV(ansible_job_id)) at once, like the C(async) keyword with C(poll=0). Collect the job
+        with M(asyncops.jobs.async_status) (or M(ansible.builtin.async_status)). O(time_limit) and O(kill_grace)
+        bound it.
+      - V(false) returns the final result once the work has ended, as the built-in module the module stands beside
+        does (M(ansible.builtin.command) for M(asyncops.jobs.run), M(ansible.builtin.get_url) for
+        M(asyncops.jobs.download)). M(asyncops.jobs.run) still runs the command under its detached supervisor,
+        within its limits, so a lost connection does not stop it and its record can be collected later;
+        M(asyncops.jobs.download) downloads in the module itself (use the C(async) keyword to bound it).
+      - The default is the purpose of the module. V(true) on M(asyncops.jobs.run), which exists to start background
+        jobs; V(false) on M(asyncops.jobs.download), which stands in for M(ansible.builtin.get_url), which waits.
+    type: bool
+"""
+
+    # Annotated, as ansible-test's yamllint parses every plain assignment of this class as a YAML literal;
+    # validate-modules checks the built sections as each module gets them.
+    BACKGROUND_DEFAULT_TRUE: str = _BACKGROUND + "    default: true\n"
+
+    BACKGROUND_DEFAULT_FALSE: str = _BACKGROUND + "    default: false\n"
+
     # The options of a job started by this collection's supervisor; the argument
     # spec is JOB_ARGUMENT_SPEC in plugins/module_utils/_supervisor.py.
     DOCUMENTATION = r"""

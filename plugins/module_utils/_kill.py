@@ -43,7 +43,7 @@ class KillOutcome(t.NamedTuple):
     record: _record.Record
     changed: bool
     msg: str
-    kill: t.Dict[str, t.Any]  # signal, grace, supervisor_notified, recorded_by, ...
+    kill: t.Dict[str, t.Any]  # signal, kill_grace, supervisor_notified, recorded_by, ...
 
 
 class _KillPlan:
@@ -265,7 +265,7 @@ def kill_jobs(located: t.Sequence[t.Tuple[str, str]], kill_grace: float,
     """
     outcomes = {}  # type: t.Dict[str, KillOutcome]
     plans = []  # type: t.List[_KillPlan]
-    untouched = {'signal': None, 'grace': kill_grace, 'supervisor_notified': False, 'recorded_by': None}
+    untouched = {'signal': None, 'kill_grace': kill_grace, 'supervisor_notified': False, 'recorded_by': None}
     for d, jid in located:
         record = _liveness.read_live_record(d, jid)
         if _record.is_finished(record):
@@ -303,7 +303,7 @@ def kill_jobs(located: t.Sequence[t.Tuple[str, str]], kill_grace: float,
             msg += '; ' + '; '.join(plan.notes)
         outcomes[plan.jid] = KillOutcome(
             plan.async_dir, plan.jid, plan.record, True, msg,
-            {'signal': plan.signal, 'grace': kill_grace, 'supervisor_notified': plan.supervisor_notified,
-             'recorded_by': plan.recorded_by, 'process_group': plan.pgid,
+            {'signal': plan.signal, 'kill_grace': kill_grace, 'supervisor_notified': plan.supervisor_notified,
+             'recorded_by': plan.recorded_by, 'pgid': plan.pgid,
              'term_sent_at': plan.term_sent_at, 'kill_sent_at': plan.kill_sent_at})
     return [outcomes[jid] for _d, jid in located]

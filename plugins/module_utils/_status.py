@@ -45,7 +45,7 @@ ARGUMENT_SPEC = {
     'kill_grace': {'type': 'float', 'default': 5.0},
     'cleanup': {'type': 'bool', 'default': False},
     'tail': {'type': 'int', 'default': 10},
-    'state': {'type': 'list', 'elements': 'str', 'choices': list(_record.STATES)},
+    'state_filter': {'type': 'list', 'elements': 'str', 'choices': list(_record.STATES)},
     'max_age': {'type': 'raw'},
     'fail_on_job_failure': {'type': 'bool', 'default': True},
     'query': {'type': 'str'},
@@ -504,7 +504,7 @@ def run(params: t.Mapping[str, t.Any], check_mode: bool = False,
     tail = 10 if tail is None else tail
     now = time.time()
     if mode == LIST:
-        return list_jobs(ctx, params.get('state'), now)
+        return list_jobs(ctx, params.get('state_filter'), now)
     if mode == PRUNE:
         result = _prune.prune_jobs(ctx.existing_dirs(), params.get('max_age'), now, check_mode)
         result['async_dirs'] = list(ctx.dirs)

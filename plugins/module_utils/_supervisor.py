@@ -127,9 +127,15 @@ JOB_ARGUMENT_SPEC = dict(
 )
 
 
-def job_argument_spec() -> t.Dict[str, t.Any]:
-    """A copy of JOB_ARGUMENT_SPEC a module can change (aliases) before merging."""
-    return copy.deepcopy(JOB_ARGUMENT_SPEC)
+def job_argument_spec(background: bool) -> t.Dict[str, t.Any]:
+    """A copy of JOB_ARGUMENT_SPEC, which a module can change (aliases) before merging, with the switch background.
+
+    background is the switch's default, the module's own (sections BACKGROUND_DEFAULT_TRUE and
+    BACKGROUND_DEFAULT_FALSE of the doc fragment): true starts a job and returns its jid, false waits for the result.
+    """
+    spec = copy.deepcopy(JOB_ARGUMENT_SPEC)
+    spec['background'] = dict(type='bool', default=background)
+    return spec
 
 
 class LaunchError(Exception):

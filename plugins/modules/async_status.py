@@ -116,9 +116,11 @@ options:
         regular files of the user the task runs as (no link is followed).
     type: int
     default: 10
-  state:
+  state_filter:
     description:
       - With O(mode=list), list only the jobs in these states.
+      - A filter of the list, not a state to bring jobs to as the C(state) of other modules is; hence not called
+        C(state).
     type: list
     elements: str
     choices: [ running, succeeded, failed, timeout, killed, lost ]
@@ -275,7 +277,7 @@ EXAMPLES = r"""
 - name: Jobs that have been running for more than 10 minutes
   asyncops.jobs.async_status:
     mode: list
-    state: [running]
+    state_filter: [running]
     query: "[?elapsed > `600`].ansible_job_id"
   register: slow
 
@@ -436,14 +438,14 @@ asyncops:
       description:
         - What O(mode=kill) did. Keys C(msg) (what it did, in words; the job's own RV(msg) is left as the job
           wrote it), C(signal) (the last signal sent to the job's process group, V(SIGTERM) or
-          V(SIGKILL), V(null) if none), C(grace), C(supervisor_notified) (whether the supervisor was told with
-          SIGUSR1), C(recorded_by) (who wrote the final record, V(supervisor), V(job) or
-          V(asyncops.jobs.async_status)), C(process_group), C(term_sent_at) and C(kill_sent_at) (epoch seconds on
-          the target).
+          V(SIGKILL), V(null) if none), C(kill_grace) (the O(kill_grace) it waited), C(supervisor_notified)
+          (whether the supervisor was told with SIGUSR1), C(recorded_by) (who wrote the final record,
+          V(supervisor), V(job) or V(asyncops.jobs.async_status)), C(pgid) (the job's process group, the
+          C(pgid) of the record), C(term_sent_at) and C(kill_sent_at) (epoch seconds on the target).
       returned: with O(mode=kill)
       type: dict
       sample: {msg: "killed by asyncops.jobs.async_status (SIGTERM to process group 4242, then SIGKILL after the 5s grace)",
-               signal: SIGKILL, grace: 5, supervisor_notified: true, recorded_by: supervisor, process_group: 4242,
+               signal: SIGKILL, kill_grace: 5, supervisor_notified: true, recorded_by: supervisor, pgid: 4242,
                term_sent_at: 1767225600.0, kill_sent_at: 1767225605.0}
     job_failed:
       description:

@@ -29,6 +29,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - asyncops.jobs.job
+  - asyncops.jobs.job.background_default_false
   - ansible.builtin.files
 attributes:
   action:
@@ -88,15 +89,6 @@ options:
         the download starts over.
     type: bool
     default: true
-  background:
-    description:
-      - Run the download as a job of this collection, under its supervisor, and return its job id
-        at once (like M(asyncops.jobs.run)). Collect it with M(asyncops.jobs.async_status).
-      - O(time_limit) and O(kill_grace) apply to it. A job stopped by its time limit or killed keeps
-        its partial file, so running the task again resumes it.
-      - Not with the C(async) keyword.
-    type: bool
-    default: false
   timeout:
     description:
       - Timeout in seconds for the connection and for each read (not for the whole download; see
@@ -176,6 +168,8 @@ notes:
   - Progress is reported at most four times a second, with C(unit=B). Under the C(async) keyword it
     is written into core's running job record as C(asyncops.progress); with O(background=true), into
     the job's C(<jid>.progress).
+  - A download job (O(background=true)) stopped by its O(time_limit) or killed keeps its partial file, so running the
+    task again resumes it. O(background=true) does not combine with the C(async) keyword (the task fails).
   - The first response's C(ETag) (else its C(Last-Modified)) is kept in C(<dest>.part.meta) (JSON, mode
     C(0600)). A resume sends it as C(If-Range); when the server's file changed (a C(200) instead of a
     C(206), or a C(206) or C(416) with another C(ETag), C(Last-Modified) or size) the download starts over
@@ -1253,13 +1247,12 @@ def _argument_spec() -> t.Dict[str, t.Any]:
     spec = dict(url_argument_spec())  # type: t.Dict[str, t.Any]
     spec['url_username']['aliases'] = ['username']
     spec['url_password']['aliases'] = ['password']
-    spec.update(_supervisor.job_argument_spec())
+    spec.update(_supervisor.job_argument_spec(background=False))
     spec.update(
         url=dict(type='str', required=True),
         dest=dict(type='path', required=True),
         checksum=dict(type='str', default=''),
         resume=dict(type='bool', default=True),
-        background=dict(type='bool', default=False),
         timeout=dict(type='int', default=10),
         headers=dict(type='dict'),
         backup=dict(type='bool', default=False),

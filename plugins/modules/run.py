@@ -19,7 +19,7 @@ description:
   - The launch is one module call; it returns when the job's record exists, while the job runs
     on without holding the connection open.
   - Collect the job with M(asyncops.jobs.async_status) (or C(ansible.builtin.async_status)), or
-    set O(wait=true) to run it in the foreground under the same supervisor.
+    set O(background=false) to run it in the foreground under the same supervisor.
   - With O(batch), one launch starts many commands, at most O(concurrency) at a time, each with its
     own job id and record.
   - The job learns the path of its progress file in E(ASYNCOPS_PROGRESS_FILE) and its job id in
@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - asyncops.jobs.job
+  - asyncops.jobs.job.background_default_true
 attributes:
   action:
     support: full
@@ -37,17 +38,17 @@ attributes:
     support: none
   async:
     support: none
-    details: The module starts a background job by itself; use O(wait) to block.
+    details: The module starts a background job by itself; use O(background=false) to block.
   check_mode:
     support: full
     details:
       - Starts nothing and writes nothing on the target (no job directory, no record), and reports what would be
         started (C(changed=true); C(changed=false) when O(creates)/O(removes) say there is nothing to do).
-      - Without O(wait), it returns a check-mode job id (C(j0.<n>), also one per O(batch) item) with RV(started=false)
+      - With O(background=true), it returns a check-mode job id (C(j0.<n>), also one per O(batch) item) with RV(started=false)
         and C(asyncops.state=not_started), so that a task collecting the job with M(asyncops.jobs.async_status) passes
         C(--check) too; that module answers such a job id as not started, without touching the target.
         M(ansible.builtin.async_status) fails on it (C(could not find job)).
-      - With O(wait), no job id is returned (nothing is left to collect).
+      - With O(background=false), no job id is returned (nothing is left to collect).
   diff_mode:
     support: none
   platform:
@@ -98,7 +99,7 @@ options:
   creates:
     description:
       - A path or glob; when it exists the command is not run. The task then reports
-        C(changed=false) and, without O(wait), still returns a job id whose record is already
+        C(changed=false) and, with O(background=true), still returns a job id whose record is already
         finished, so the tasks that collect the job work unchanged.
       - A relative path is relative to O(chdir).
     type: path
@@ -126,19 +127,11 @@ options:
         E(ASYNCOPS_PROGRESS_FILE).
       - 'Example: C(''(?P<percent>[0-9.]+)%'').'
     type: str
-  wait:
-    description:
-      - Block until the job has ended and return its result, as M(ansible.builtin.command) would,
-        but with the supervisor's O(time_limit), O(kill_grace) and O(output_limit).
-      - The job still runs under a detached supervisor. If the connection is lost, it goes on
-        within its limits and its record can be collected later.
-      - The record is removed once its result is returned, unless O(keep_record=true).
-    type: bool
-    default: false
   keep_record:
     description:
-      - With O(wait=true), keep the job's record and output files (and return its job id)
+      - With O(background=false), keep the job's record and output files (and return its job id)
         instead of removing them once the result is returned.
+      - With O(background=true) the record is always kept, for M(asyncops.jobs.async_status) to collect.
     type: bool
     default: false
   batch:
@@ -242,7 +235,7 @@ EXAMPLES = r"""
     cmd: make test
     chdir: /src
     time_limit: 600
-    wait: true
+    background: false
 
 - name: Four builds, two at a time, one launch
   asyncops.jobs.run:
@@ -266,7 +259,9 @@ ansible_job_id:
     - The job id, to pass to M(asyncops.jobs.async_status).
     - In check mode a check-mode job id (C(j0.<n>)) that names no job; M(asyncops.jobs.async_status) answers it as not
       started.
-  returned: when a job was started or skipped by O(creates)/O(removes), and in check mode (not with O(batch), not with O(wait) unless O(keep_record))
+  returned: >-
+    when a job was started or skipped by O(creates)/O(removes), and in check mode (not with O(batch), not with
+    O(background=false) unless O(keep_record))
   type: str
   sample: j720385469551.18034
 results_file:
@@ -276,17 +271,17 @@ results_file:
   sample: /root/.ansible_async/j720385469551.18034
 started:
   description: Always true when a job was launched (core's async result shape); false in check mode.
-  returned: without O(wait)
+  returned: with O(background=true)
   type: bool
 finished:
   description: False after a launch (also in check mode), true when O(creates)/O(removes) skipped the command.
-  returned: without O(wait)
+  returned: with O(background=true)
   type: bool
 cmd:
   description:
     - The command, as a list of arguments (a string for O(shell)), as M(ansible.builtin.command) returns it.
-    - After a launch without O(wait) it is C(asyncops.cmd) (one line), not a top-level key.
-  returned: with O(wait), in check mode, and when O(creates)/O(removes) skipped the command
+    - After a launch with O(background=true) it is C(asyncops.cmd) (one line), not a top-level key.
+  returned: with O(background=false), in check mode, and when O(creates)/O(removes) skipped the command
   type: raw
 jobs:
   description: With O(batch), one entry per item, in order.
@@ -307,49 +302,49 @@ jobs:
       description: In check mode, the item's command, as RV(cmd).
       type: raw
     result:
-      description: With O(wait=true), the item's final result.
+      description: With O(background=false), the item's final result.
       type: dict
 ansible_job_ids:
   description: With O(batch), the job ids in order (in check mode, check-mode job ids).
-  returned: with O(batch) (but not with O(wait) unless O(keep_record))
+  returned: with O(batch) (but not with O(background=false) unless O(keep_record))
   type: list
   elements: str
 rc:
   description: The return code; a negative number -N when signal N ended the job.
-  returned: with O(wait), and when O(creates)/O(removes) skipped the command
+  returned: with O(background=false), and when O(creates)/O(removes) skipped the command
   type: int
 stdout:
   description:
     - The job's standard output, its end, trailing newlines removed.
     - At most the last O(output_limit) bytes, and as many of them as fit the record's budget, see C(asyncops.stdout_truncated).
-  returned: with O(wait), and when O(creates)/O(removes) skipped the command
+  returned: with O(background=false), and when O(creates)/O(removes) skipped the command
   type: str
 stdout_lines:
   description: RV(stdout) split into lines.
-  returned: with O(wait), and when O(creates)/O(removes) skipped the command
+  returned: with O(background=false), and when O(creates)/O(removes) skipped the command
   type: list
   elements: str
 stderr:
   description: The job's standard error, like RV(stdout).
-  returned: with O(wait)
+  returned: with O(background=false)
   type: str
 stderr_lines:
   description: RV(stderr) split into lines.
-  returned: with O(wait)
+  returned: with O(background=false)
   type: list
   elements: str
 start:
   description: When the job started.
-  returned: with O(wait)
+  returned: with O(background=false)
   type: str
   sample: '2026-05-04 10:11:12.123456'
 end:
   description: When the last process of the job was gone.
-  returned: with O(wait)
+  returned: with O(background=false)
   type: str
 delta:
   description: How long the job ran.
-  returned: with O(wait)
+  returned: with O(background=false)
   type: str
   sample: '0:00:01.504310'
 msg:
@@ -359,13 +354,13 @@ msg:
 asyncops:
   description:
     - Everything this collection adds to the result; nothing of it is at the top level.
-    - With O(wait), what the supervisor recorded; the record's C(asyncops) block.
+    - With O(background=false), what the supervisor recorded; the record's C(asyncops) block.
     - After a launch, C(state) (V(running)), C(started_at), C(pid), C(supervisor_pid), C(cmd), C(kind) and C(name).
     - With O(batch), C(supervisor_pid) (the batch runner), C(concurrency) and C(size).
     - In check mode, C(state) (V(not_started)) and C(check_mode) (V(true)), with C(cmd), C(kind), C(name),
       C(time_limit) and C(kill_grace) of the job that would start (with O(batch), C(concurrency) and C(size));
       C(reason) V(skipped) when O(creates)/O(removes) say there is nothing to do.
-  returned: always, but when O(creates)/O(removes) skipped the command without O(wait) outside check mode
+  returned: always, but when O(creates)/O(removes) skipped the command with O(background=true) outside check mode
   type: dict
   contains:
     state:
@@ -446,7 +441,7 @@ _INHERITED = ('time_limit', 'kill_grace', 'output_limit', 'progress_regex')
 
 
 def _argument_spec() -> t.Dict[str, t.Any]:
-    spec = _supervisor.job_argument_spec()
+    spec = _supervisor.job_argument_spec(background=True)
     spec.update(
         cmd=dict(type='str'),
         argv=dict(type='list', elements='str'),
@@ -461,7 +456,6 @@ def _argument_spec() -> t.Dict[str, t.Any]:
         removes=dict(type='path'),
         output_limit=dict(type='int', default=_supervisor.DEFAULT_OUTPUT_LIMIT),
         progress_regex=dict(type='str'),
-        wait=dict(type='bool', default=False),
         keep_record=dict(type='bool', default=False),
         batch=dict(type='list', elements='dict', options=dict(
             name=dict(type='str'),
@@ -566,8 +560,8 @@ def main() -> None:
     _async_dir.restore_task_environment(os.environ)
     if params['executable'] and not params['shell'] and not params['batch']:
         module.warn('executable is used with shell only; ignored')
-    if params['keep_record'] and not params['wait']:
-        module.warn('keep_record is used with wait only; without wait the record is always kept')
+    if params['keep_record'] and params['background']:
+        module.warn('keep_record is used with background=false only; with background=true the record is always kept')
     if params['concurrency'] is not None and params['concurrency'] < 1:
         module.fail_json(msg='concurrency must be at least 1')
 
@@ -588,9 +582,9 @@ def run_one(module: AnsibleModule, spec: _supervisor.JobSpec, async_dir: str) ->
     params = module.params
     skip = _supervisor.skip_message(spec.creates, spec.removes, spec.chdir, check_mode=module.check_mode)
     if module.check_mode:
-        module.exit_json(**check_mode_result(spec, skip, params['wait']))
+        module.exit_json(**check_mode_result(spec, skip, wait=not params['background']))
     if skip is not None:
-        if params['wait']:
+        if not params['background']:
             record = _supervisor.skipped_job_record(spec, 'j0.0', skip)
             for key in _record.ENVELOPE_KEYS:
                 record.pop(key)
@@ -606,7 +600,7 @@ def run_one(module: AnsibleModule, spec: _supervisor.JobSpec, async_dir: str) ->
         record['results_file'] = _record.job_paths(async_dir, jid).record
         module.exit_json(**record)
     try:
-        result = _supervisor.launch(spec, async_dir, wait=params['wait'], keep_record=params['keep_record'])
+        result = _supervisor.launch(spec, async_dir, wait=not params['background'], keep_record=params['keep_record'])
     except _supervisor.LaunchError as e:
         e.result.pop('ok', None)
         e.result.pop('msg', None)
@@ -644,9 +638,9 @@ def run_batch(module: AnsibleModule, specs: t.Sequence[_supervisor.JobSpec], asy
     params = module.params
     concurrency = params['concurrency'] or os.cpu_count() or 1
     if module.check_mode:
-        module.exit_json(**_batch.check_mode_batch(specs, concurrency, wait=params['wait']))
+        module.exit_json(**_batch.check_mode_batch(specs, concurrency, wait=not params['background']))
     try:
-        result = _batch.launch_batch(specs, async_dir, concurrency, wait=params['wait'],
+        result = _batch.launch_batch(specs, async_dir, concurrency, wait=not params['background'],
                                      keep_record=params['keep_record'])
     except _supervisor.LaunchError as e:
         module.fail_json(msg=e.msg)

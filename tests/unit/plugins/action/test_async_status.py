@@ -160,6 +160,7 @@ def test_query_needs_a_jobs_list(args):
     {'jid': 'j1.2', 'wait_timeout': 'soon'},
     {'jid': 'j1.2', 'mode': 'wait', 'timeout': 5},     # renamed wait_timeout before 1.0
     {'jid': 'j1.2', 'mode': 'kill', 'grace': 5},       # renamed kill_grace before 1.0
+    {'mode': 'list', 'state': ['running']},           # renamed state_filter before 1.0
 ])
 def test_options_are_checked_on_the_controller(args):
     action = make_action(args)

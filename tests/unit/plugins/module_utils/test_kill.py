@@ -77,14 +77,17 @@ def test_kill_core_job_that_ignores_sigterm(adir, procs):
     assert result['asyncops']['kill']['signal'] == 'SIGKILL' and result['asyncops']['state'] == 'killed'
     assert spent >= 1.0
     assert 'SIGKILL after the 1s grace' in result['msg']
+    # the option's name, kill_grace, also in what the kill returns (renamed from grace before 1.0)
+    assert result['asyncops']['kill']['kill_grace'] == 1 and 'grace' not in result['asyncops']['kill']
 
 
 @linux_only
 def test_kill_check_mode_signals_nothing(adir, procs):
     jid = start_core(adir, procs)
     core = _proc.core_procs(jid)
-    result = run_status(adir, jid=jid, mode='kill', check_mode=True)
+    result = run_status(adir, jid=jid, mode='kill', kill_grace=2, check_mode=True)
     assert result['changed'] is True and result['asyncops']['state'] == 'running' and 'check mode' in result['asyncops']['kill']['msg']
+    assert result['asyncops']['kill']['kill_grace'] == 2 and 'grace' not in result['asyncops']['kill']
     assert alive(core.runner.pid) and all(alive(w.pid) for w in core.watchers)
     assert _record.read_record(adir, jid)['finished'] is False
 
@@ -294,5 +297,6 @@ def test_kill_core_job_while_the_daemonizing_wrapper_has_not_exited(adir, procs)
     procs.add(sleep.pid)
     result = run_status(adir, jid=jid, mode='kill', kill_grace=2)
     assert result['asyncops']['state'] == 'killed'
-    assert result['asyncops']['kill']['process_group'] == sleep.pgrp
+    assert result['asyncops']['kill']['pgid'] == sleep.pgrp == result['asyncops']['pgid']
+    assert 'process_group' not in result['asyncops']['kill']
     assert not alive(sleep.pid)

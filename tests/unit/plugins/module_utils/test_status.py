@@ -545,7 +545,7 @@ def test_list(adir):
     assert set(garbage) == {'.j1.4.abc123.tmp', 'j1.5.tmp', 'j1.6.err', 'j1.7'}
     assert 'not valid JSON' in garbage['j1.7']
     assert result['summary']['total'] == 3 and result['summary']['lost'] == 1
-    assert [j['ansible_job_id'] for j in run_status(adir, mode='list', state=['lost', 'failed'])['jobs']] == ['j1.2', 'j1.3']
+    assert [j['ansible_job_id'] for j in run_status(adir, mode='list', state_filter=['lost', 'failed'])['jobs']] == ['j1.2', 'j1.3']
     assert run_status(str(adir) + '-missing', mode='list')['jobs'] == []
 
 

@@ -228,10 +228,16 @@ def test_jobspec_validation():
 
 
 def test_job_argument_spec_is_a_copy():
-    spec = S.job_argument_spec()
+    spec = S.job_argument_spec(background=True)
     spec['time_limit']['aliases'] = ['timeout']
     assert 'aliases' not in S.JOB_ARGUMENT_SPEC['time_limit']
-    assert set(spec) == {'time_limit', 'kill_grace'}
+    assert set(spec) == {'time_limit', 'kill_grace', 'background'}
+
+
+@pytest.mark.parametrize('background', [True, False])
+def test_job_argument_spec_background_defaults_to_the_modules_default(background):
+    assert S.job_argument_spec(background)['background'] == {'type': 'bool', 'default': background}
+    assert 'background' not in S.JOB_ARGUMENT_SPEC
 
 
 def test_handshake_messages():

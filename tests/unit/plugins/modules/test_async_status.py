@@ -89,12 +89,13 @@ def test_traversal_jid_is_refused(capsys, tmp_path, adir):
     ({'mode': 'status'}, 'jid, jids'),
     ({'mode': 'prune'}, 'max_age'),
     ({'mode': 'wait', 'jid': 'j1.2', 'wait_for': 'some'}, 'wait_for'),
-    ({'mode': 'list', 'state': ['gone']}, 'state'),
+    ({'mode': 'list', 'state_filter': ['gone']}, 'value of state_filter must be one or more of'),
     ({'mode': 'explode'}, 'mode'),
     ({'jid': 'j1.2', 'kill_grace': -1}, 'kill_grace must not be negative'),
     ({'jid': 'j1.2', 'wait_timeout': -1}, 'wait_timeout must not be negative'),
     ({'jid': 'j1.2', 'mode': 'wait', 'timeout': 5}, 'Unsupported parameters'),  # renamed wait_timeout
     ({'jid': 'j1.2', 'mode': 'kill', 'grace': 5}, 'Unsupported parameters'),    # renamed kill_grace
+    ({'mode': 'list', 'state': ['running']}, 'module: state. Supported'),  # renamed state_filter
 ])
 def test_option_errors(capsys, adir, args, match):
     code, result = call(capsys, **args)

@@ -11,6 +11,7 @@ import os
 from unittest import mock
 
 import pytest
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.modules import run
@@ -90,8 +91,8 @@ def test_check_mode_starts_nothing_and_returns_a_check_mode_jid(capsys, async_di
     assert again['ansible_job_id'] != result['ansible_job_id']
 
 
-def test_check_mode_with_wait_says_what_would_run_without_a_jid(capsys, async_dir, tmp_path):
-    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), wait=True, _ansible_check_mode=True)
+def test_check_mode_in_the_foreground_says_what_would_run_without_a_jid(capsys, async_dir, tmp_path):
+    result = call(capsys, cmd='touch %s' % (tmp_path / 'x'), background=False, _ansible_check_mode=True)
     assert result['changed'] is True and result['msg'] == 'would run the job: touch %s' % (tmp_path / 'x')
     assert result['cmd'] == ['touch', str(tmp_path / 'x')]
     for key in ('ansible_job_id', 'started', 'finished', 'results_file'):
@@ -109,7 +110,8 @@ def test_check_mode_skip_stays_a_skip_with_a_check_mode_jid(capsys, async_dir, t
     assert _record.is_check_mode_jid(result['ansible_job_id'])
     assert result['started'] is False and result['finished'] is True
     assert result['asyncops']['state'] == 'not_started' and result['asyncops']['reason'] == 'skipped'
-    result = call(capsys, cmd='true', removes=str(tmp_path / 'none'), wait=True, _ansible_check_mode=True)
+    result = call(capsys, cmd='true', removes=str(tmp_path / 'none'), background=False,
+                  _ansible_check_mode=True)
     assert result['changed'] is False and 'ansible_job_id' not in result and 'finished' not in result
     assert not os.path.exists(str(tmp_path / 'x')) and not os.path.exists(async_dir)
 
@@ -121,7 +123,7 @@ def test_creates_skips_with_a_finished_record(capsys, async_dir, tmp_path):
     record = _record.read_record(async_dir, result['ansible_job_id'])
     assert _record.is_finished(record) and _record.record_state(record) == 'succeeded'
     assert record['asyncops']['reason'] == 'skipped'
-    result = call(capsys, cmd='true', removes=str(tmp_path / 'none'), wait=True)
+    result = call(capsys, cmd='true', removes=str(tmp_path / 'none'), background=False)
     assert not result['changed'] and 'ansible_job_id' not in result
 
 
@@ -148,12 +150,12 @@ def test_the_job_inherits_the_tasks_own_async_dir_entry_not_the_action_plugins(c
     assert outputs == ['unset unset', '/the/tasks/own unset']
 
 
-def test_wait_returns_the_command_result(capsys, async_dir):
-    result = call(capsys, argv=['sh', '-c', 'echo out; echo err >&2; exit 4'], wait=True)
+def test_foreground_returns_the_command_result(capsys, async_dir):
+    result = call(capsys, argv=['sh', '-c', 'echo out; echo err >&2; exit 4'], background=False)
     assert result['failed'] and result['rc'] == 4 and result['msg'] == 'non-zero return code'
     assert result['stdout'] == 'out' and result['stderr'] == 'err'
     assert 'ansible_job_id' not in result and os.listdir(async_dir) == []
-    result = call(capsys, cmd='sleep 5', time_limit=0.2, kill_grace=0, wait=True, keep_record=True)
+    result = call(capsys, cmd='sleep 5', time_limit=0.2, kill_grace=0, background=False, keep_record=True)
     assert result['failed'] and result['asyncops']['state'] == 'timeout'
     assert os.path.exists(result['results_file'])
 
@@ -172,6 +174,35 @@ def test_bad_progress_regex_and_exclusive_options(capsys, async_dir):
     assert result['failed'] and 'one of the following is required' in result['msg']
     result = call(capsys, batch=[{'cmd': 'true', 'shell': 'true'}])
     assert result['failed'] and 'mutually exclusive' in result['msg']
+
+
+def test_background_is_the_switch_and_true_by_default(capsys, async_dir):
+    explicit = call(capsys, cmd='true', background=True)
+    assert explicit['started'] is True and explicit['finished'] is False and 'rc' not in explicit
+    wait_gone(explicit['asyncops']['supervisor_pid'])
+    by_default = call(capsys, cmd='true')
+    assert by_default['started'] is True and by_default['finished'] is False and 'rc' not in by_default
+    wait_gone(by_default['asyncops']['supervisor_pid'])
+    assert os.path.exists(explicit['results_file']) and os.path.exists(by_default['results_file'])
+
+
+def test_keep_record_warns_with_background_only(capsys, async_dir, monkeypatch):
+    # the warnings themselves: where AnsibleModule.warn() sends them depends on what else the process imported
+    warned = []
+    monkeypatch.setattr(AnsibleModule, 'warn', lambda self, warning, **kwargs: warned.append(warning))
+    result = call(capsys, cmd='true', keep_record=True, background=False)
+    assert warned == [] and os.path.exists(result['results_file'])
+    result = call(capsys, cmd='true', keep_record=True)
+    assert warned == ['keep_record is used with background=false only; with background=true the record is always kept']
+    wait_gone(result['asyncops']['supervisor_pid'])
+
+
+def test_wait_is_no_name_of_the_switch(capsys, async_dir):
+    # renamed background before 1.0 (download's name for the same switch): no alias is left, nothing starts
+    for wait in (True, False):
+        result = call(capsys, cmd='true', wait=wait)
+        assert result['failed'] and 'Unsupported parameters' in result['msg'] and 'wait' in result['msg']
+    assert not os.path.exists(async_dir)
 
 
 def test_timeout_is_no_name_of_the_time_limit(capsys, async_dir):
@@ -201,9 +232,10 @@ def test_batch(capsys, async_dir):
     records = [_record.read_record(async_dir, jid) for jid in result['ansible_job_ids']]
     assert [r['stdout'] for r in records] == ['a', 'b']
     assert records[1]['asyncops']['time_limit'] == 5.0
-    result = call(capsys, batch=[{'cmd': 'true'}, {'cmd': 'false'}], wait=True)
+    result = call(capsys, batch=[{'cmd': 'true'}, {'cmd': 'false'}], background=False)
     assert result['failed'] and result['msg'] == '1 of 2 jobs failed: false'
     assert [j['result']['rc'] for j in result['jobs']] == [0, 1]
+    assert 'ansible_job_ids' not in result and all('ansible_job_id' not in j for j in result['jobs'])
 
 
 def test_batch_in_check_mode_starts_nothing(capsys, async_dir, tmp_path):
@@ -217,7 +249,7 @@ def test_batch_in_check_mode_starts_nothing(capsys, async_dir, tmp_path):
     assert all(_record.is_check_mode_jid(jid) for jid in result['ansible_job_ids'])
     assert result['msg'] == 'would start 2 jobs, 1 at a time'
     assert result['asyncops'] == {'state': 'not_started', 'check_mode': True, 'concurrency': 1, 'size': 2}
-    waited = call(capsys, batch=[{'cmd': 'touch %s' % made}], wait=True, _ansible_check_mode=True)
+    waited = call(capsys, batch=[{'cmd': 'touch %s' % made}], background=False, _ansible_check_mode=True)
     assert waited['changed'] is True and 'ansible_job_ids' not in waited
     assert waited['jobs'] == [{'name': 'touch %s' % made, 'cmd': ['touch', made]}]
     assert not os.path.exists(made) and not os.path.exists(async_dir)

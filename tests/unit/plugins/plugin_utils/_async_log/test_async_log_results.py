@@ -131,7 +131,7 @@ def test_a_jobs_own_keys_are_never_ours(own, module):
      {'state': 'lost', 'failed': False, 'msg': 'job j5.5 is lost', 'elapsed': 7.0}),
     # a killed job (mode: kill): the kill's own report lives under asyncops too
     ({'ansible_job_id': 'j6.6', 'started': True, 'finished': True, 'rc': -15, 'failed': False,
-      'asyncops': {'state': 'killed', 'kill': {'signal': 'SIGTERM', 'grace': 1}}},
+      'asyncops': {'state': 'killed', 'kill': {'signal': 'SIGTERM', 'kill_grace': 1}}},
      {'state': 'killed', 'failed': False}),
     # core's watcher killed the job on its time limit
     ({'ansible_job_id': 'j7.7', 'started': 1, 'finished': 1, 'failed': 1, 'msg': 'Timeout exceeded',

@@ -445,7 +445,7 @@ def test_kill_mode_recognised_by_its_report_under_asyncops():
     tracker = JobTracker(clock=Clock())
     st = status_task(action=ASYNCOPS, jid='j1.1', mode='{{ how }}')
     killed = {'ansible_job_id': 'j1.1', 'started': True, 'finished': True, 'rc': -15,
-              'asyncops': {'state': 'killed', 'kill': {'signal': 'SIGTERM', 'grace': 1}}}
+              'asyncops': {'state': 'killed', 'kill': {'signal': 'SIGTERM', 'kill_grace': 1}}}
     ev = tracker.process('ok', 'h', st, killed, now=1.0)
     assert [(e['event'], e['mode'], e['state']) for e in ev] == [('kill', 'kill', 'killed')]
     own = done('j2.2', killed=True, asyncops={'state': 'succeeded'})
