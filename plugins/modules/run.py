@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - ansible.builtin.action_common_attributes.raw
   - asyncops.jobs.job
   - asyncops.jobs.job.async_dir
 attributes:
@@ -53,11 +54,19 @@ attributes:
     support: none
   platform:
     platforms: posix
+  raw:
+    support: partial
+    details:
+      - The command can be given free-form (the task's value, as M(ansible.builtin.command) takes it)
+        on ansible-core 2.19 or later; it is then O(cmd). ansible-core 2.17 and 2.18 refuse a free-form command of a
+        collection module (C(has extra params)); use O(cmd) there.
 options:
   cmd:
     description:
       - The command to run, split into arguments like a shell would. No shell runs it, so
         pipes, redirections and C(;) do not work; use O(shell) for those.
+      - A free-form command (ansible-core 2.19 or later, see the C(raw) attribute) is this option; giving both,
+        or a free-form command with O(argv), O(shell) or O(batch), is an error.
       - Exactly one of O(cmd), O(argv), O(shell) and O(batch) is required.
     type: str
   argv:
