@@ -105,6 +105,13 @@ options:
         M(ansible.builtin.command).
     type: bool
     default: true
+  strip_empty_ends:
+    description:
+      - Strip the empty lines (the trailing newlines) from the end of RV(stdout) and RV(stderr) of the job's result,
+        as M(ansible.builtin.command) does. The result is recorded so, and M(asyncops.jobs.async_status) returns it so.
+      - The live output files C(<jid>.out) and C(<jid>.err) keep the output as it was written.
+    type: bool
+    default: true
   creates:
     description:
       - A path or glob; when it exists the command is not run. The task then reports
@@ -158,7 +165,7 @@ options:
       - Items not yet started have a record in state C(running) with C(asyncops.queued=true), and
         their own supervisor process, so liveness checks, waits and kills work on them.
       - Items inherit O(chdir), O(env) (merged), O(executable), O(time_limit), O(kill_grace),
-        O(output_limit), O(progress_regex) and O(expand_argument_vars) from the task.
+        O(output_limit), O(progress_regex), O(strip_empty_ends) and O(expand_argument_vars) from the task.
       - O(creates) and O(removes) of an item are checked when the item starts.
     type: list
     elements: dict
@@ -204,6 +211,9 @@ options:
       progress_regex:
         description: As O(progress_regex).
         type: str
+      strip_empty_ends:
+        description: As O(strip_empty_ends).
+        type: bool
   concurrency:
     description:
       - With O(batch), how many commands run at once. Default is the number of CPUs of the target.
@@ -330,7 +340,7 @@ rc:
   type: int
 stdout:
   description:
-    - The job's standard output, its end, trailing newlines removed.
+    - The job's standard output, its end, trailing newlines removed unless O(strip_empty_ends=false).
     - At most the last O(output_limit) bytes, and as many of them as fit the record's budget, see C(asyncops.stdout_truncated).
   returned: with O(wait), and when O(creates)/O(removes) skipped the command
   type: str
@@ -452,7 +462,7 @@ from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _supervisor
 
 _COMMAND_KEYS = ('cmd', 'argv', 'shell')
-_INHERITED = ('time_limit', 'kill_grace', 'output_limit', 'progress_regex')
+_INHERITED = ('time_limit', 'kill_grace', 'output_limit', 'progress_regex', 'strip_empty_ends')
 
 
 def _argument_spec() -> t.Dict[str, t.Any]:
@@ -467,6 +477,7 @@ def _argument_spec() -> t.Dict[str, t.Any]:
         stdin=dict(type='str'),
         stdin_add_newline=dict(type='bool', default=True),
         expand_argument_vars=dict(type='bool', default=True),
+        strip_empty_ends=dict(type='bool', default=True),
         creates=dict(type='path'),
         removes=dict(type='path'),
         output_limit=dict(type='int', default=_supervisor.DEFAULT_OUTPUT_LIMIT),
@@ -487,6 +498,7 @@ def _argument_spec() -> t.Dict[str, t.Any]:
             kill_grace=dict(type='float'),
             output_limit=dict(type='int'),
             progress_regex=dict(type='str'),
+            strip_empty_ends=dict(type='bool'),
         ), mutually_exclusive=[list(_COMMAND_KEYS)], required_one_of=[list(_COMMAND_KEYS)]),
         concurrency=dict(type='int'),
     )
