@@ -561,10 +561,10 @@ def build_spec(params: t.Mapping[str, t.Any], item: t.Optional[t.Mapping[str, t.
         if params['stdin_add_newline']:
             stdin += '\n'
         data = to_bytes(stdin, errors='surrogate_or_strict')
-    limits = {}
+    inherited = {}  # type: t.Dict[str, t.Any]
     for key in _INHERITED:
         value = item.get(key)
-        limits[key] = params.get(key) if value is None else value
+        inherited[key] = params.get(key) if value is None else value
     name = item.get('name')
     if item and name is None:
         name = cmd if isinstance(cmd, str) else shlex.join(cmd)
@@ -573,7 +573,7 @@ def build_spec(params: t.Mapping[str, t.Any], item: t.Optional[t.Mapping[str, t.
         chdir=item.get('chdir') or params.get('chdir'), env=env, stdin=data,
         creates=item.get('creates') if item else params.get('creates'),
         removes=item.get('removes') if item else params.get('removes'),
-        **limits)
+        **inherited)
 
 
 def main() -> None:
