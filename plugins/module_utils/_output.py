@@ -36,8 +36,12 @@ def close_fd(fd: t.Optional[int]) -> None:
         pass
 
 
-def _text(data: t.Union[bytes, bytearray]) -> str:
-    return bytes(data).rstrip(b'\r\n').decode('utf-8', 'replace')
+def _text(data: t.Union[bytes, bytearray], strip_empty_ends: bool = True) -> str:
+    """Output bytes as the result's text; strip_empty_ends drops its trailing newlines, as ansible.builtin.command does."""
+    data = bytes(data)
+    if strip_empty_ends:
+        data = data.rstrip(b'\r\n')
+    return data.decode('utf-8', 'replace')
 
 
 _SIDECAR_FLAGS = os.O_WRONLY | os.O_APPEND
@@ -131,9 +135,9 @@ class OutputStream(object):
     def text(self) -> str:
         return _text(self.tail)
 
-    def kept_text(self, skip: int) -> str:
+    def kept_text(self, skip: int, strip_empty_ends: bool = True) -> str:
         """The tail as text without its first skip bytes (the record's budget, see fit_output)."""
-        return _text(self.tail[skip:])
+        return _text(self.tail[skip:], strip_empty_ends)
 
 
 def encoded_cost(text: str) -> int:
@@ -141,21 +145,21 @@ def encoded_cost(text: str) -> int:
     return len(json.dumps(text)) + len(json.dumps(text.splitlines()))
 
 
-def _skip_to_fit(tail: bytes, budget: int) -> int:
+def _skip_to_fit(tail: bytes, budget: int, strip_empty_ends: bool) -> int:
     """The fewest bytes to drop from the head of tail so that its text and lines cost at most budget."""
-    if encoded_cost(_text(tail)) <= budget:
+    if encoded_cost(_text(tail, strip_empty_ends)) <= budget:
         return 0
     low, high = 0, len(tail)  # dropping high bytes always fits (an empty text costs 4)
     while low < high:
         middle = (low + high) // 2
-        if encoded_cost(_text(tail[middle:])) <= budget:
+        if encoded_cost(_text(tail[middle:], strip_empty_ends)) <= budget:
             high = middle
         else:
             low = middle + 1
     return high
 
 
-def fit_output(tails: t.Sequence[bytes], budget: int) -> t.List[int]:
+def fit_output(tails: t.Sequence[bytes], budget: int, strip_empty_ends: bool = True) -> t.List[int]:
     """How many bytes to drop from the head of each tail so that all texts and lines cost at most budget.
 
     JSON escaping makes a byte cost up to 6 (binary, NUL) and every text is
@@ -163,7 +167,7 @@ def fit_output(tails: t.Sequence[bytes], budget: int) -> t.List[int]:
     take 13 times that in a record. Each stream gets an equal share of the
     budget; what one does not need goes to the others.
     """
-    costs = [encoded_cost(_text(tail)) for tail in tails]
+    costs = [encoded_cost(_text(tail, strip_empty_ends)) for tail in tails]
     if sum(costs) <= budget:
         return [0] * len(tails)
     shares = [0] * len(tails)
@@ -179,7 +183,7 @@ def fit_output(tails: t.Sequence[bytes], budget: int) -> t.List[int]:
             shares[i] = costs[i]
             left -= costs[i]
             open_.remove(i)
-    return [_skip_to_fit(bytes(tail), share) for tail, share in zip(tails, shares)]
+    return [_skip_to_fit(bytes(tail), share, strip_empty_ends) for tail, share in zip(tails, shares)]
 
 
 class LineSplitter(object):

@@ -174,6 +174,7 @@ class JobSpec(object):
                  output_limit: t.Optional[int] = DEFAULT_OUTPUT_LIMIT,
                  progress_regex: t.Optional[str] = None,
                  creates: t.Optional[str] = None, removes: t.Optional[str] = None,
+                 strip_empty_ends: bool = True,
                  base_result: t.Optional[t.Mapping[str, t.Any]] = None,
                  cleanup_dir: t.Optional[str] = None) -> None:
         if (argv is None) == (target is None):
@@ -201,6 +202,7 @@ class JobSpec(object):
         self.progress_re = _output.compile_progress_regex(progress_regex)
         self.creates = creates
         self.removes = removes
+        self.strip_empty_ends = strip_empty_ends
         self.base_result = dict(base_result or {})
         self.cleanup_dir = cleanup_dir
 
@@ -1214,8 +1216,8 @@ class Supervisor(object):
         """stdout, stderr and the bytes of each not kept: together at most output_budget() in the record."""
         streams = [self.streams.get('stdout'), self.streams.get('stderr')]
         tails = [bytes(s.tail) if s is not None and with_output else b'' for s in streams]
-        skips = _output.fit_output(tails, output_budget(self.spec.output_limit))
-        texts = [s.kept_text(skip) if s is not None and with_output else '' for s, skip in zip(streams, skips)]
+        skips = _output.fit_output(tails, output_budget(self.spec.output_limit), self.spec.strip_empty_ends)
+        texts = [s.kept_text(skip, self.spec.strip_empty_ends) if s is not None and with_output else '' for s, skip in zip(streams, skips)]
         dropped = [s.total - len(tail) + skip if s is not None else 0 for s, tail, skip in zip(streams, tails, skips)]
         return texts[0], texts[1], dropped[0], dropped[1]
 

@@ -48,6 +48,9 @@ attributes:
         job id as not started, without touching the target.
   diff_mode:
     support: none
+    details:
+      - As with M(ansible.builtin.get_url), C(--diff) shows nothing and the result has no C(diff); the result's
+        RV(checksum_dest) and RV(checksum_src) say whether the file changed.
   platform:
     platforms: posix
 options:

@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - ansible.builtin.action_common_attributes.raw
   - asyncops.jobs.job
   - asyncops.jobs.job.background_default_true
 attributes:
@@ -53,11 +54,19 @@ attributes:
     support: none
   platform:
     platforms: posix
+  raw:
+    support: partial
+    details:
+      - The command can be given free-form (the task's value, as M(ansible.builtin.command) takes it)
+        on ansible-core 2.19 or later; it is then O(cmd). ansible-core 2.17 and 2.18 refuse a free-form command of a
+        collection module (C(has extra params)); use O(cmd) there.
 options:
   cmd:
     description:
       - The command to run, split into arguments like a shell would. No shell runs it, so
         pipes, redirections and C(;) do not work; use O(shell) for those.
+      - A free-form command (ansible-core 2.19 or later, see the C(raw) attribute) is this option; giving both,
+        or a free-form command with O(argv), O(shell) or O(batch), is an error.
       - Exactly one of O(cmd), O(argv), O(shell) and O(batch) is required.
     type: str
   argv:
@@ -94,6 +103,13 @@ options:
     description:
       - Expand C($VARIABLES) and C(~) in the arguments of O(cmd) and O(argv), like
         M(ansible.builtin.command).
+    type: bool
+    default: true
+  strip_empty_ends:
+    description:
+      - Strip the empty lines (the trailing newlines) from the end of RV(stdout) and RV(stderr) of the job's result,
+        as M(ansible.builtin.command) does. The result is recorded so, and M(asyncops.jobs.async_status) returns it so.
+      - The live output files C(<jid>.out) and C(<jid>.err) keep the output as it was written.
     type: bool
     default: true
   creates:
@@ -141,7 +157,7 @@ options:
       - Items not yet started have a record in state C(running) with C(asyncops.queued=true), and
         their own supervisor process, so liveness checks, waits and kills work on them.
       - Items inherit O(chdir), O(env) (merged), O(executable), O(time_limit), O(kill_grace),
-        O(output_limit), O(progress_regex) and O(expand_argument_vars) from the task.
+        O(output_limit), O(progress_regex), O(strip_empty_ends) and O(expand_argument_vars) from the task.
       - O(creates) and O(removes) of an item are checked when the item starts.
     type: list
     elements: dict
@@ -187,6 +203,9 @@ options:
       progress_regex:
         description: As O(progress_regex).
         type: str
+      strip_empty_ends:
+        description: As O(strip_empty_ends).
+        type: bool
   concurrency:
     description:
       - With O(batch), how many commands run at once. Default is the number of CPUs of the target.
@@ -315,7 +334,7 @@ rc:
   type: int
 stdout:
   description:
-    - The job's standard output, its end, trailing newlines removed.
+    - The job's standard output, its end, trailing newlines removed unless O(strip_empty_ends=false).
     - At most the last O(output_limit) bytes, and as many of them as fit the record's budget, see C(asyncops.stdout_truncated).
   returned: with O(background=false), and when O(creates)/O(removes) skipped the command
   type: str
@@ -437,7 +456,7 @@ from ansible_collections.asyncops.jobs.plugins.module_utils import _record
 from ansible_collections.asyncops.jobs.plugins.module_utils import _supervisor
 
 _COMMAND_KEYS = ('cmd', 'argv', 'shell')
-_INHERITED = ('time_limit', 'kill_grace', 'output_limit', 'progress_regex')
+_INHERITED = ('time_limit', 'kill_grace', 'output_limit', 'progress_regex', 'strip_empty_ends')
 
 
 def _argument_spec() -> t.Dict[str, t.Any]:
@@ -452,6 +471,7 @@ def _argument_spec() -> t.Dict[str, t.Any]:
         stdin=dict(type='str'),
         stdin_add_newline=dict(type='bool', default=True),
         expand_argument_vars=dict(type='bool', default=True),
+        strip_empty_ends=dict(type='bool', default=True),
         creates=dict(type='path'),
         removes=dict(type='path'),
         output_limit=dict(type='int', default=_supervisor.DEFAULT_OUTPUT_LIMIT),
@@ -471,6 +491,7 @@ def _argument_spec() -> t.Dict[str, t.Any]:
             kill_grace=dict(type='float'),
             output_limit=dict(type='int'),
             progress_regex=dict(type='str'),
+            strip_empty_ends=dict(type='bool'),
         ), mutually_exclusive=[list(_COMMAND_KEYS)], required_one_of=[list(_COMMAND_KEYS)]),
         concurrency=dict(type='int'),
     )
@@ -533,10 +554,10 @@ def build_spec(params: t.Mapping[str, t.Any], item: t.Optional[t.Mapping[str, t.
         if params['stdin_add_newline']:
             stdin += '\n'
         data = to_bytes(stdin, errors='surrogate_or_strict')
-    limits = {}
+    inherited = {}  # type: t.Dict[str, t.Any]
     for key in _INHERITED:
         value = item.get(key)
-        limits[key] = params.get(key) if value is None else value
+        inherited[key] = params.get(key) if value is None else value
     name = item.get('name')
     if item and name is None:
         name = cmd if isinstance(cmd, str) else shlex.join(cmd)
@@ -545,7 +566,7 @@ def build_spec(params: t.Mapping[str, t.Any], item: t.Optional[t.Mapping[str, t.
         chdir=item.get('chdir') or params.get('chdir'), env=env, stdin=data,
         creates=item.get('creates') if item else params.get('creates'),
         removes=item.get('removes') if item else params.get('removes'),
-        **limits)
+        **inherited)
 
 
 def main() -> None:

@@ -164,6 +164,22 @@ def test_fit_output_keeps_what_fits_and_shares_the_rest():
     assert all(skip > 0 for skip in both)
 
 
+def test_strip_empty_ends_drops_only_the_trailing_newlines(tmp_path):
+    stream = _output.OutputStream(str(tmp_path / 'x.out'), 100)
+    stream.feed(b'\nfirst\n\nlast\n\r\n\n')
+    stream.close()
+    assert stream.kept_text(0) == '\nfirst\n\nlast'
+    assert stream.kept_text(0, strip_empty_ends=False) == '\nfirst\n\nlast\n\r\n\n'
+
+
+def test_fit_output_counts_the_newlines_kept_without_strip_empty_ends():
+    tail = b'\n' * 1000
+    assert _output.fit_output([tail, b''], 2000) == [0, 0]  # stripped, they cost nothing
+    skip = _output.fit_output([tail, b''], 2000, strip_empty_ends=False)[0]
+    assert skip > 0
+    assert _output.encoded_cost(_output._text(tail[skip:], strip_empty_ends=False)) + _output.encoded_cost('') <= 2000
+
+
 def test_plain_text_of_the_limit_costs_about_twice_the_limit():
     # the budget (2 x output_limit) keeps most of an ordinary text tail
     tail = b''.join(b'line %d\n' % i for i in range(2000))[-1000:]

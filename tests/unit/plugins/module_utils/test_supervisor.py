@@ -405,6 +405,17 @@ def test_stdin_env_chdir_and_output_limit(async_dir, tmp_path):
     assert not os.path.exists(result['asyncops']['stdout_file'])
 
 
+@pytest.mark.parametrize('strip_empty_ends, stdout, stderr', [
+    (True, 'out\n\nmore', 'err'),
+    (False, 'out\n\nmore\n\n\n', 'err\r\n\n'),
+])
+def test_strip_empty_ends_in_the_record(async_dir, strip_empty_ends, stdout, stderr):
+    spec = S.JobSpec(argv=['sh', '-c', r'printf "out\n\nmore\n\n\n"; printf "err\r\n\n" >&2'], strip_empty_ends=strip_empty_ends)
+    record = finished_record(async_dir, S.launch(spec, async_dir))
+    assert (record['stdout'], record['stderr']) == (stdout, stderr)
+    assert record['stdout_lines'] == stdout.splitlines() and record['stderr_lines'] == stderr.splitlines()
+
+
 def test_progress_through_the_environment(async_dir):
     script = ('test "$ASYNCOPS_PROGRESS_FILE" = "$(dirname "$ASYNCOPS_PROGRESS_FILE")/$ASYNCOPS_JOB_ID.progress" && '
               'echo \'{"percent": 40, "message": "copying"}\' > "$ASYNCOPS_PROGRESS_FILE"')

@@ -33,7 +33,7 @@ def async_dir(tmp_path, monkeypatch):
 
 PARAMS = dict(cmd=None, argv=None, shell=None, executable=None, chdir=None, env=None, stdin=None,
               stdin_add_newline=True, expand_argument_vars=True, creates=None, removes=None,
-              output_limit=1048576, progress_regex=None, time_limit=None, kill_grace=5.0)
+              output_limit=1048576, progress_regex=None, time_limit=None, kill_grace=5.0, strip_empty_ends=True)
 
 
 # ---------------------------------------------------------------- building the job
@@ -74,6 +74,15 @@ def test_build_spec_batch_item_inherits():
     assert (spec.time_limit, spec.kill_grace, spec.output_limit) == (10.0, 0.5, 50)
     assert spec.creates == '/x'
     assert spec.name == 'echo $A'
+
+
+def test_build_spec_strip_empty_ends_of_the_task_and_of_an_item():
+    params = dict(PARAMS, cmd='true')
+    assert run.build_spec(params).strip_empty_ends is True
+    assert run.build_spec(dict(params, strip_empty_ends=False)).strip_empty_ends is False
+    item = dict(cmd='true', strip_empty_ends=None)
+    assert run.build_spec(dict(params, strip_empty_ends=False), item).strip_empty_ends is False  # inherited
+    assert run.build_spec(params, dict(item, strip_empty_ends=False)).strip_empty_ends is False  # the item's own
 
 
 # ---------------------------------------------------------------- the module
