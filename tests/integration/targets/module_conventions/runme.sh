@@ -4,7 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # The conventions users bring from the built-ins (issue 14): a free-form run,
-# strip_empty_ends, the module_defaults group, diff mode. Each playbook's
+# strip_empty_ends, the module_defaults group, diff mode, and ansible-doc
+# showing no internal option (check_docs.py). Each playbook's
 # header says what it proves.
 set -eux
 
@@ -14,6 +15,9 @@ trap 'rm -rf "$work"' EXIT
 playbook() {
     ansible-playbook -i "$inventory" -e "work=$work" "$@"
 }
+
+python=$(command -v python || command -v python3)
+ansible-doc --json asyncops.jobs.run asyncops.jobs.download asyncops.jobs.async_status | "$python" check_docs.py
 
 playbook strip_empty_ends.yml "$@"
 playbook module_defaults.yml "$@"
