@@ -91,7 +91,9 @@ class ActionModule(ActionBase):
                 required_if=_status.REQUIRED_IF,
             )
         except AnsibleActionFail as e:
-            result.update(failed=True, msg=to_text(getattr(e, 'message', None) or e))
+            # core names the plugin it loaded, this routed _async_status, where the task names the module
+            msg = to_text(getattr(e, 'message', None) or e).replace('(%s)' % self._load_name, '(asyncops.jobs.async_status)')
+            result.update(failed=True, msg=msg)
             return result
         mode = args['mode']
         single = mode in _status.JOB_MODES and args.get('jids') is None

@@ -39,7 +39,8 @@ def make_action(args, module_result=None, async_dir='~/.my_async', check_mode=Fa
     options = {'async_dir': async_dir}
     connection._shell.get_option.side_effect = lambda name: options[name]
     action = action_mod.ActionModule(task, connection, MagicMock(), MagicMock(), MagicMock(), MagicMock())
-    action._load_name = 'asyncops.jobs.async_status'  # set by the plugin loader
+    # what the plugin loader sets: the routed plugin, not the module's name
+    action._load_name = 'ansible_collections.asyncops.jobs.plugins.action._async_status'
     action._execute_module = MagicMock(return_value=dict(module_result or {}))
     # every extra remote call would be a round trip more than the one module run
     action._remote_expand_user = MagicMock(side_effect=AssertionError('_remote_expand_user called'))
@@ -79,7 +80,8 @@ def test_the_internal_option_is_gone():
     """The async dir comes in the module's environment: _async_dir fails as any unknown option, before the target."""
     action = make_action({'jid': 'j1.2', '_async_dir': '/tmp/elsewhere'}, RUNNING)
     result = action.run(task_vars={})
-    assert result['failed'] is True and 'Unsupported parameters' in result['msg'] and '_async_dir' in result['msg']
+    assert result['failed'] is True and result['msg'].startswith('Unsupported parameters for (asyncops.jobs.async_status) module: ')
+    assert '_async_dir' in result['msg']
     assert action._execute_module.call_count == 0
 
 
