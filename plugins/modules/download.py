@@ -356,6 +356,42 @@ asyncops:
   returned: always, except when the arguments are refused
   type: dict
   contains:
+    state:
+      description: With O(background=true), V(running) at the launch (V(not_started) in check mode).
+      returned: with O(background=true)
+      type: str
+    started_at:
+      description: With O(background=true), when the job started, in epoch seconds.
+      returned: with O(background=true)
+      type: float
+    pid:
+      description: With O(background=true), the job's main process.
+      returned: with O(background=true)
+      type: int
+    supervisor_pid:
+      description: With O(background=true), the job's supervisor process.
+      returned: with O(background=true)
+      type: int
+    cmd:
+      description: With O(background=true), what the job does as one line, for people.
+      returned: with O(background=true)
+      type: str
+    kind:
+      description: With O(background=true), V(download).
+      returned: with O(background=true)
+      type: str
+    name:
+      description: With O(background=true), the job's name (null).
+      returned: with O(background=true)
+      type: str
+    url:
+      description: With O(background=true), the O(url).
+      returned: with O(background=true)
+      type: str
+    dest:
+      description: With O(background=true), the O(dest).
+      returned: with O(background=true)
+      type: str
     resumed_from:
       description: Bytes of the partial file that were kept (C(0) when the download started over).
       returned: always, except at a background launch

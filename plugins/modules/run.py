@@ -440,6 +440,60 @@ asyncops:
     resources:
       description: C(cpu_user) and C(cpu_system) seconds and C(max_rss_kb) of the job's processes.
       type: dict
+    version:
+      description: The version of the record format its writer used.
+      type: int
+      sample: 1
+    kind:
+      description: What the job runs, V(run) for a command of this module.
+      type: str
+      choices: [run, download, module]
+    name:
+      description: The job's name (a O(batch) item's C(name)), or null.
+      type: str
+    kill_grace:
+      description: The O(kill_grace) of the job.
+      type: float
+    pgid:
+      description: The job's process group, which time limits and kills signal.
+      type: int
+    pid_start:
+      description:
+        - The kernel's start time of C(pid), so that a reused process id is never taken for the job.
+      type: str
+    supervisor_start:
+      description: The kernel's start time of C(supervisor_pid).
+      type: str
+    output_limit:
+      description: The O(output_limit) of the job, bytes of each output stream kept.
+      type: int
+    stdout_file:
+      description: The file the job's standard output is written to while it runs, next to its record.
+      type: str
+    stderr_file:
+      description: The file the job's standard error is written to while it runs.
+      type: str
+    progress_file:
+      description: The file progress reports are read from (see the progress docs).
+      type: str
+    progress_writer:
+      description: Who writes the progress file, the V(supervisor) (from O(progress_regex)) or the V(job).
+      type: str
+      choices: [supervisor, job]
+    queued:
+      description: With O(batch), V(true) while a job waits for its turn.
+      type: bool
+    signals_sent:
+      description: The signals the supervisor sent the job's group, in order.
+      type: list
+      elements: str
+      sample: [SIGTERM, SIGKILL]
+    record_removed:
+      description: With O(background=false) and O(keep_record=false), V(true) as the record was removed once read.
+      type: bool
+    size:
+      description: With O(batch), how many commands it has.
+      type: int
 """
 
 import os

@@ -5,7 +5,8 @@
 #
 # The conventions users bring from the built-ins (issue 14): a free-form run,
 # strip_empty_ends, the module_defaults group, diff mode, and ansible-doc
-# showing no internal option (check_docs.py). Each playbook's
+# showing no internal option and documenting every key returned (returns.yml,
+# check_docs.py). Each playbook's
 # header says what it proves.
 set -eux
 
@@ -17,7 +18,9 @@ playbook() {
 }
 
 python=$(command -v python || command -v python3)
-ansible-doc --json asyncops.jobs.run asyncops.jobs.download asyncops.jobs.async_status | "$python" check_docs.py
+ansible-doc --json asyncops.jobs.run asyncops.jobs.download asyncops.jobs.async_status >"$work/docs.json"
+playbook returns.yml "$@"
+"$python" check_docs.py "$work/docs.json" "$work/results.json"
 
 playbook strip_empty_ends.yml "$@"
 playbook module_defaults.yml "$@"
